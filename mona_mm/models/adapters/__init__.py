@@ -1,0 +1,3 @@
+from .mona import Mona, MonaOp
+
+__all__ = ['Mona', 'MonaOp']

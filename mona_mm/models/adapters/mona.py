@@ -1,0 +1,112 @@
+"""Mona, the Multi-cognitive Visual Adapter.
+
+From "5%>100%: Breaking Performance Shackles of Full Fine-Tuning on Visual Recognition Tasks"
+(Yin et al., CVPR 2025, arXiv 2408.08345); reference code github.com/Leiyi-Hu/mona (Apache-2.0).
+This restates the official module exactly (../shared/docs/MONA_SPEC.md section 1), keeping its
+attribute names (``project1``, ``adapter_conv.conv1`` ...) so official checkpoints convert by a
+block-level rename only.
+
+    x1  = LN(x) * gamma + x * gammax                        scaled LayerNorm
+    p   = project1(x1)                                      C -> bottleneck
+    p   = MonaOp(p as a (B, bottleneck, H, W) map)           multi-cognitive convolutions
+    out = x + project2(dropout(gelu(p)))                    bottleneck -> C, skip from x
+"""
+from typing import Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model.weight_init import trunc_normal_init
+
+
+class MonaOp(nn.Module):
+    """Mona's multi-cognitive convolution on a bottleneck feature map.
+
+    ``y = (dw3(x) + dw5(x) + dw7(x)) / 3 + x`` then ``y + projector(y)``. No norm, no activation:
+    the op is linear, so :meth:`merged_kernels` folds it into one depthwise 7x7 and one 1x1 conv.
+
+    Args:
+        channels (int): Channels of the bottleneck map (the three depthwise convs use
+            ``groups=channels``).
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, groups=channels)
+        self.conv2 = nn.Conv2d(channels, channels, 5, padding=2, groups=channels)
+        self.conv3 = nn.Conv2d(channels, channels, 7, padding=3, groups=channels)
+        self.projector = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Args: x: (B, C, H, W). Returns: (B, C, H, W)."""
+        x = (self.conv1(x) + self.conv2(x) + self.conv3(x)) / 3.0 + x
+        return x + self.projector(x)
+
+    @torch.no_grad()
+    def merged_kernels(self) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The exact single-conv form of this op (MONA_SPEC.md section 1).
+
+        Returns:
+            tuple: ``(dw_weight (C,1,7,7), dw_bias (C,), pw_weight (C,C,1,1), pw_bias (C,))`` such
+            that ``conv1x1(dwconv7x7(x))`` with these weights equals ``forward(x)``.
+        """
+        dw = (F.pad(self.conv1.weight, [2] * 4) + F.pad(self.conv2.weight, [1] * 4) +
+              self.conv3.weight) / 3.0
+        dw[:, 0, 3, 3] += 1.0
+        dw_bias = (self.conv1.bias + self.conv2.bias + self.conv3.bias) / 3.0
+        channels = self.projector.weight.shape[0]
+        eye = torch.eye(channels, dtype=dw.dtype, device=dw.device)
+        pw = self.projector.weight + eye.view(channels, channels, 1, 1)
+        return dw, dw_bias, pw, self.projector.bias.clone()
+
+
+class Mona(nn.Module):
+    """One Mona adapter on a token sequence of a ``H x W`` map.
+
+    Args:
+        in_channels (int): Token channels C.
+        bottleneck (int): Bottleneck width. The official code always uses 64 (its ``factor``
+            argument is ignored). Default: 64.
+        drop (float): Dropout after GELU. Default: 0.1.
+        init_scale (float): Initial value of ``gamma``, the LayerNorm branch scale.
+            Default: 1e-6 (official).
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 bottleneck: int = 64,
+                 drop: float = 0.1,
+                 init_scale: float = 1e-6) -> None:
+        super().__init__()
+        self.project1 = nn.Linear(in_channels, bottleneck)
+        self.nonlinear = nn.GELU()
+        self.project2 = nn.Linear(bottleneck, in_channels)
+        self.dropout = nn.Dropout(p=drop)
+        self.adapter_conv = MonaOp(bottleneck)
+        self.norm = nn.LayerNorm(in_channels)
+        self.gamma = nn.Parameter(torch.ones(in_channels) * init_scale)
+        self.gammax = nn.Parameter(torch.ones(in_channels))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Official initialisation: Linear trunc_normal(0.02) with zero bias; the convs keep
+        PyTorch's default; LayerNorm (1, 0)."""
+        for m in (self.project1, self.project2):
+            trunc_normal_init(m, std=0.02, bias=0.)
+        self.norm.reset_parameters()
+
+    def forward(self, x: torch.Tensor, hw_shape: Tuple[int, int]) -> torch.Tensor:
+        """Args:
+            x: (B, N, C) tokens with ``N == H * W``.
+            hw_shape: ``(H, W)``, the unpadded token resolution.
+
+        Returns:
+            (B, N, C).
+        """
+        h, w = hw_shape
+        b, n, _ = x.shape
+        p = self.project1(self.norm(x) * self.gamma + x * self.gammax)
+        p = p.transpose(1, 2).reshape(b, -1, h, w)
+        p = self.adapter_conv(p)
+        p = p.flatten(2).transpose(1, 2)
+        return x + self.project2(self.dropout(self.nonlinear(p)))

@@ -1,0 +1,66 @@
+"""Trainable / total parameter counts of a model, by part, as the paper reports them."""
+from typing import Dict, List, NamedTuple
+
+import torch.nn as nn
+
+PARTS = ('backbone adapters', 'backbone other trainable', 'backbone frozen', 'neck', 'heads')
+
+
+class PartCount(NamedTuple):
+    part: str
+    trainable: int
+    total: int
+
+
+def tuned_backbones(model: nn.Module) -> Dict[str, nn.Module]:
+    """Modules of ``model`` that carry a tuning method (``SwinMona``), by qualified name."""
+    return {n: m for n, m in model.named_modules() if hasattr(m, 'trainable_param_names')}
+
+
+def _part_of(name: str, adapter_names: set, in_backbone: bool, trainable: bool) -> str:
+    if in_backbone:
+        if name in adapter_names:
+            return 'backbone adapters'
+        return 'backbone other trainable' if trainable else 'backbone frozen'
+    return 'neck' if name.startswith('neck.') else 'heads'
+
+
+def count_by_part(model: nn.Module) -> List[PartCount]:
+    """Count parameters of a detector/segmentor (or a bare backbone) by part.
+
+    The backbone is the child named ``backbone`` (or the model itself when it is a tuned
+    backbone); its adapter parameters are those its tuning methods inserted. Everything outside
+    the backbone that is not under ``neck`` counts as heads.
+    """
+    if hasattr(model, 'trainable_param_names'):
+        backbone, prefix = model, ''
+    else:
+        backbone, prefix = getattr(model, 'backbone', None), 'backbone.'
+    adapters = {prefix + n for n in getattr(backbone, 'adapter_param_names', ())}
+    counts = {p: [0, 0] for p in PARTS}
+    for name, param in model.named_parameters():
+        in_backbone = backbone is not None and (prefix == '' or name.startswith(prefix))
+        part = _part_of(name, adapters, in_backbone, param.requires_grad)
+        counts[part][0] += param.numel() if param.requires_grad else 0
+        counts[part][1] += param.numel()
+    return [PartCount(p, t, n) for p, (t, n) in counts.items()]
+
+
+def format_param_table(counts: List[PartCount]) -> str:
+    """A text table with trainable/total per part and percentages of the backbone."""
+    backbone_total = sum(c.total for c in counts if c.part.startswith('backbone')) or 1
+    backbone_trainable = sum(c.trainable for c in counts if c.part.startswith('backbone'))
+    rows = [('part', 'trainable', 'total', '% of backbone')]
+    for c in counts:
+        share = f'{100 * c.trainable / backbone_total:.2f}%' if c.part.startswith(
+            'backbone') else ''
+        rows.append((c.part, f'{c.trainable:,}', f'{c.total:,}', share))
+    rows.append(('backbone trainable (all)', f'{backbone_trainable:,}', f'{backbone_total:,}',
+                 f'{100 * backbone_trainable / backbone_total:.2f}%'))
+    total_t = sum(c.trainable for c in counts)
+    rows.append(('whole model', f'{total_t:,}', f'{sum(c.total for c in counts):,}', ''))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ['  '.join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                       for i, (cell, w) in enumerate(zip(r, widths))) for r in rows]
+    lines.insert(1, '-' * len(lines[0]))
+    return '\n'.join(lines)

@@ -1,0 +1,76 @@
+"""The Mona layer against MONA_SPEC.md section 1, written out with functional ops."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mona_mm.models import Mona, MonaOp
+
+
+def spec_mona(m: Mona, x: torch.Tensor, hw) -> torch.Tensor:
+    """MONA_SPEC.md section 1, step by step (eval mode: dropout is identity)."""
+    h, w = hw
+    b, n, c = x.shape
+    x1 = F.layer_norm(x, (c, ), m.norm.weight, m.norm.bias, 1e-5) * m.gamma + x * m.gammax
+    p = x1 @ m.project1.weight.T + m.project1.bias
+    p = p.reshape(b, h, w, -1).permute(0, 3, 1, 2)
+    op = m.adapter_conv
+    k = p.shape[1]
+    dw = [F.conv2d(p, conv.weight, conv.bias, padding=pad, groups=k)
+          for conv, pad in ((op.conv1, 1), (op.conv2, 2), (op.conv3, 3))]
+    y = (dw[0] + dw[1] + dw[2]) / 3 + p
+    y = y + F.conv2d(y, op.projector.weight, op.projector.bias)
+    y = y.permute(0, 2, 3, 1).reshape(b, n, k)
+    return x + F.gelu(y) @ m.project2.weight.T + m.project2.bias
+
+
+@pytest.mark.parametrize('channels,hw,bottleneck', [(32, (5, 7), 64), (48, (8, 8), 16)])
+def test_mona_matches_spec_formula(channels, hw, bottleneck):
+    torch.manual_seed(0)
+    m = Mona(channels, bottleneck=bottleneck).eval()
+    with torch.no_grad():  # move gamma off its tiny init so the LayerNorm branch matters
+        m.gamma.normal_()
+        m.gammax.normal_()
+    x = torch.randn(2, hw[0] * hw[1], channels)
+    torch.testing.assert_close(m(x, hw), spec_mona(m, x, hw), rtol=1e-5, atol=1e-5)
+
+
+def test_mona_initialisation_and_parameter_count():
+    m = Mona(128)
+    assert sum(p.numel() for p in m.parameters()) == 133 * 128 + 9728
+    assert torch.all(m.gamma == 1e-6) and torch.all(m.gammax == 1.0)
+    assert torch.all(m.project1.bias == 0) and torch.all(m.project2.bias == 0)
+    assert 0.01 < m.project1.weight.std() < 0.03  # trunc_normal std 0.02
+    # official Mona is not an identity at step 0
+    x = torch.randn(1, 16, 128)
+    assert not torch.allclose(m.eval()(x, (4, 4)), x)
+
+
+def test_mona_dropout_active_in_train_mode_only():
+    torch.manual_seed(0)
+    m = Mona(16, bottleneck=8, drop=0.5)
+    x = torch.randn(1, 16, 16)
+    assert not torch.equal(m.train()(x, (4, 4)), m.train()(x, (4, 4)))
+    assert torch.equal(m.eval()(x, (4, 4)), m.eval()(x, (4, 4)))
+
+
+def test_monaop_shape_and_skips():
+    op = MonaOp(8)
+    x = torch.randn(2, 8, 6, 5)
+    assert op(x).shape == x.shape
+    with torch.no_grad():
+        for p in op.parameters():
+            p.zero_()
+    # zero convs: y = x (averaged-conv skip), out = y + 0 (projector skip)
+    torch.testing.assert_close(op(x), x)
+    with torch.no_grad():
+        op.projector.weight.copy_(torch.eye(8).view(8, 8, 1, 1))
+    torch.testing.assert_close(op(x), 2 * x)  # projector skip: y + I y
+
+
+def test_monaop_merged_kernels_are_exact():
+    torch.manual_seed(0)
+    op = MonaOp(8)
+    x = torch.randn(2, 8, 9, 7)
+    dw, dw_b, pw, pw_b = op.merged_kernels()
+    merged = F.conv2d(F.conv2d(x, dw, dw_b, padding=3, groups=8), pw, pw_b)
+    torch.testing.assert_close(merged, op(x), rtol=1e-5, atol=1e-5)
