@@ -16,7 +16,7 @@ model = dict(
         arch='base',  # embed 128, depths (2, 2, 18, 2), heads (4, 8, 16, 32)
         drop_path_rate=0.3,
         out_indices=(0, 1, 2, 3),
-        tuning=dict(type='Mona', bottleneck=64),  # everything else in the backbone is frozen
+        tuning=dict(type='Mona'),  # bottleneck 64; everything else in the backbone is frozen
         init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
     neck=dict(in_channels=[128, 256, 512, 1024]))
 

@@ -156,3 +156,11 @@ def enable_tta(cfg: Config) -> Config:
     cfg.tta_model.module = cfg.model
     cfg.model = cfg.tta_model
     return cfg
+
+
+def build_model(cfg: Config):
+    """Build ``cfg.model`` in its host library's registry (no weights are loaded)."""
+    from mmengine.registry import init_default_scope
+    scope = register_scope(cfg)
+    init_default_scope(scope)
+    return importlib.import_module(f'{scope}.registry').MODELS.build(cfg.model)

@@ -1,14 +1,12 @@
 """Every shipped config loads and builds its model (no weights are downloaded: building does not
 call init_weights)."""
 import glob
-import importlib
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
-from mona_mm.runner import register_scope
+from mona_mm.runner import build_model
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
@@ -23,9 +21,7 @@ def test_there_are_configs():
 def test_config_builds(path):
     cfg = Config.fromfile(path)
     assert 'mona_mm' in cfg.custom_imports['imports']
-    scope = register_scope(cfg)
-    init_default_scope(scope)
-    model = importlib.import_module(f'{scope}.registry').MODELS.build(cfg.model)
+    model = build_model(cfg)
     backbone = model.backbone
     assert type(backbone).__name__ == 'SwinMona'
     assert backbone.tuning_methods, 'every config names its tuning method'

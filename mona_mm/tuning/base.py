@@ -4,8 +4,8 @@ A method says two things about a Swin backbone (``mona_mm.models.SwinMona``):
 
 * which modules it *inserts* (``insert``): adapters placed in named slots of each block (see
   ``SwinMonaBlock.SLOTS``) or layers it wraps in place;
-* which *pretrained* parameters stay trainable (``trains_base``), as a predicate over the
-  backbone's parameter names (BitFit: names containing ``bias``; Full: everything).
+* which *pretrained* parameters stay trainable (``trainable_base``: a set of the backbone's
+  parameter names; BitFit: the names containing ``bias``; Full: all of them).
 
 Every parameter a method inserts is trainable; which parameters those are is found structurally
 (the backbone compares its parameter names before and after insertion), never by name substring.
@@ -14,7 +14,7 @@ Methods are registered in ``TUNING_METHODS`` and chosen in a config by
 Adding a method means one new file in this package plus one row in the test matrix.
 """
 import inspect
-from typing import TYPE_CHECKING, Any, Dict, List, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Sequence, Set, Union
 
 from mmengine.registry import Registry
 
@@ -29,7 +29,8 @@ class TuningMethod:
 
     Subclasses set :attr:`combinable` to False when combining them with another method is
     meaningless (Full trains everything; Fixed trains nothing by definition), and override
-    :meth:`insert` and/or :meth:`trains_base`.
+    :meth:`insert` and/or :meth:`trainable_base`. A method that overrides one of them and
+    selects nothing with it is an error (the backbone checks).
     """
 
     #: whether this method may be listed together with other methods
@@ -38,9 +39,12 @@ class TuningMethod:
     def insert(self, backbone: 'SwinMona') -> None:
         """Add this method's modules to ``backbone`` (default: none)."""
 
-    def trains_base(self, name: str) -> bool:
-        """Whether the pretrained backbone parameter ``name`` stays trainable (default: no)."""
-        return False
+    def trainable_base(self, backbone: 'SwinMona') -> Set[str]:
+        """Names of pretrained backbone parameters that stay trainable (default: none).
+
+        ``backbone.base_param_names`` holds every candidate name.
+        """
+        return set()
 
     @property
     def name(self) -> str:

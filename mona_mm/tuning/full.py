@@ -1,4 +1,6 @@
 """Full fine-tuning: every backbone parameter trains (the paper's reference baseline)."""
+from typing import Set
+
 from .base import TUNING_METHODS, TuningMethod
 
 
@@ -8,5 +10,5 @@ class Full(TuningMethod):
 
     combinable = False
 
-    def trains_base(self, name: str) -> bool:
-        return True
+    def trainable_base(self, backbone) -> Set[str]:
+        return set(backbone.base_param_names)

@@ -47,16 +47,18 @@ def count_by_part(model: nn.Module) -> List[PartCount]:
 
 
 def format_param_table(counts: List[PartCount]) -> str:
-    """A text table with trainable/total per part and percentages of the backbone."""
-    backbone_total = sum(c.total for c in counts if c.part.startswith('backbone')) or 1
+    """A text table with trainable/total per part; percentages are of the pretrained backbone
+    (its parameters without the inserted adapters), as the paper reports them."""
+    pretrained = sum(c.total for c in counts
+                     if c.part.startswith('backbone') and c.part != 'backbone adapters') or 1
     backbone_trainable = sum(c.trainable for c in counts if c.part.startswith('backbone'))
-    rows = [('part', 'trainable', 'total', '% of backbone')]
+    backbone_total = sum(c.total for c in counts if c.part.startswith('backbone'))
+    rows = [('part', 'trainable', 'total', '% of pretrained backbone')]
     for c in counts:
-        share = f'{100 * c.trainable / backbone_total:.2f}%' if c.part.startswith(
-            'backbone') else ''
+        share = f'{100 * c.trainable / pretrained:.2f}%' if c.part.startswith('backbone') else ''
         rows.append((c.part, f'{c.trainable:,}', f'{c.total:,}', share))
     rows.append(('backbone trainable (all)', f'{backbone_trainable:,}', f'{backbone_total:,}',
-                 f'{100 * backbone_trainable / backbone_total:.2f}%'))
+                 f'{100 * backbone_trainable / pretrained:.2f}%'))
     total_t = sum(c.trainable for c in counts)
     rows.append(('whole model', f'{total_t:,}', f'{sum(c.total for c in counts):,}', ''))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]

@@ -273,20 +273,26 @@ class SwinMona(BaseModule):
         # the tuning method(s): insert adapters, then freeze all that is not intended to train
         self.base_param_names: Set[str] = {n for n, _ in self.named_parameters()}
         self.tuning_methods: List[TuningMethod] = build_tuning_methods(tuning)
+        base_trainable: Set[str] = set()
         for method in self.tuning_methods:
             before = {n for n, _ in self.named_parameters()}
             method.insert(self)
             added = {n for n, _ in self.named_parameters()} - before
-            trains = [n for n in self.base_param_names if method.trains_base(n)]
             if type(method).insert is not TuningMethod.insert and not added:
                 raise ValueError(f'Tuning method {method!r} inserted no parameters: its block or '
                                  f'stage selection matches nothing in this backbone '
                                  f'(depths {depths}).')
-            if type(method).trains_base is not TuningMethod.trains_base and not trains:
+            chosen = method.trainable_base(self)
+            if type(method).trainable_base is not TuningMethod.trainable_base and not chosen:
                 raise ValueError(f'Tuning method {method!r} selects no backbone parameter.')
+            unknown = chosen - self.base_param_names
+            if unknown:
+                raise ValueError(f'Tuning method {method!r} names parameters that the backbone '
+                                 f'does not have: {sorted(unknown)[:5]}')
+            base_trainable |= chosen
         self.adapter_param_names: Set[str] = {
             n for n, _ in self.named_parameters()} - self.base_param_names
-        self.trainable_param_names: Set[str] = self._intended_trainable()
+        self.trainable_param_names: Set[str] = self._intended_trainable(base_trainable)
         self._freeze()
 
     # ----------------------------------------------------------------- tuning support
@@ -301,6 +307,11 @@ class SwinMona(BaseModule):
                              f'0..{num - 1}.')
         return [b for s in chosen for b in self.stages[s].blocks]
 
+    def block_names(self) -> List[str]:
+        """Qualified names of all blocks in forward order (``stages.{i}.blocks.{j}``)."""
+        return [f'stages.{i}.blocks.{j}' for i, stage in enumerate(self.stages)
+                for j in range(len(stage.blocks))]
+
     def is_frozen_part(self, name: str) -> bool:
         """Whether parameter ``name`` lies in a part frozen by ``frozen_stages``."""
         fs = self.frozen_stages
@@ -310,13 +321,11 @@ class SwinMona(BaseModule):
             return True
         return any(name.startswith(f'stages.{i}.') for i in range(0, fs - 1))
 
-    def _intended_trainable(self) -> Set[str]:
-        names = set(self.adapter_param_names)
-        for n in self.base_param_names:
-            is_out_norm = n.split('.')[0] in {f'norm{i}' for i in self.out_indices}
-            if any(m.trains_base(n) for m in self.tuning_methods) or (
-                    is_out_norm and self.train_out_norms):
-                names.add(n)
+    def _intended_trainable(self, base_trainable: Set[str]) -> Set[str]:
+        names = self.adapter_param_names | base_trainable
+        if self.train_out_norms:
+            out_norms = tuple(f'norm{i}.' for i in self.out_indices)
+            names |= {n for n in self.base_param_names if n.startswith(out_norms)}
         return {n for n in names if not self.is_frozen_part(n)}
 
     def _freeze(self) -> None:
