@@ -34,5 +34,5 @@ param_scheduler = [
 ]
 
 # checks before training that exactly the adapters train, logs the parameter table, and checks
-# after training that no frozen weight moved
-custom_hooks = [dict(type='DeltaTuningHook')]
+# after training that no frozen weight moved; RNGStateHook makes --resume continue the same run
+custom_hooks = [dict(type='DeltaTuningHook'), dict(type='RNGStateHook')]

@@ -164,3 +164,22 @@ def build_model(cfg: Config):
     scope = register_scope(cfg)
     init_default_scope(scope)
     return importlib.import_module(f'{scope}.registry').MODELS.build(cfg.model)
+
+
+def run_test(cfg: Config, checkpoint: str, base: Optional[str] = None):
+    """Evaluate ``checkpoint``: a full checkpoint, or a delta applied on ``base`` weights."""
+    from mmengine.model import is_model_wrapper
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from mona_mm.checkpoints import is_delta, load_delta
+    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    if not is_delta(ckpt):
+        if base is not None:
+            raise ValueError('--base is only for delta checkpoints; this one is a full checkpoint.')
+        cfg.load_from = checkpoint
+        return build_runner(cfg).test()
+    cfg.load_from = None
+    runner = build_runner(cfg)
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    load_delta(model, ckpt, base)
+    return runner.test()

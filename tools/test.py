@@ -1,13 +1,14 @@
 """Evaluate a checkpoint on an mmdet, mmseg or mmrotate config (COCO AP, mIoU, VOC/DOTA mAP).
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--tta] [--cfg-options K=V ...]
+    python tools/test.py CONFIG DELTA_CHECKPOINT [--base BASE_WEIGHTS]   # adapter-only checkpoint
     bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [...]
 """
 import argparse
 
 from mmengine.config import Config, DictAction
 
-from mona_mm.runner import build_runner, enable_tta, local_rank_from_env, merge_args
+from mona_mm.runner import enable_tta, local_rank_from_env, merge_args, run_test
 
 
 def parse_args() -> argparse.Namespace:
@@ -15,6 +16,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save logs and metrics')
+    parser.add_argument(
+        '--base', help='base weights for a delta checkpoint (default: the one it records, '
+        "else the config's pretrained backbone)")
     parser.add_argument('--tta', action='store_true',
                         help='test-time augmentation of the config (e.g. multi-scale flip)')
     parser.add_argument(
@@ -32,10 +36,9 @@ def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args.launcher, args.work_dir,
                      args.cfg_options, args.config)
-    cfg.load_from = args.checkpoint
     if args.tta:
         enable_tta(cfg)
-    build_runner(cfg).test()
+    run_test(cfg, args.checkpoint, args.base)
 
 
 if __name__ == '__main__':

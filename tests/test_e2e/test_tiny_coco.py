@@ -19,7 +19,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'tiny', 'mask-rcnn_swin-mona_tiny-coco.py')
 FAST = ['--cfg-options', 'train_cfg.max_epochs=2', 'train_cfg.val_interval=2',
         'default_hooks.checkpoint.interval=1', 'default_hooks.checkpoint.max_keep_ckpts=3',
-        'default_hooks.logger.interval=1']
+        'default_hooks.logger.interval=1', 'randomness.seed=0', 'randomness.deterministic=True']
 
 
 @pytest.fixture(scope='module')
@@ -63,14 +63,42 @@ def test_test_tool_prints_bbox_and_segm_ap(trained):
     assert re.search(r'coco/bbox_mAP: [0-9.]+', out) and re.search(r'coco/segm_mAP: [0-9.]+', out)
 
 
-def test_resume_under_installed_torch(trained):
+def test_resume_reaches_the_same_weights(trained):
+    """Resuming from epoch 1 into a new work dir gives the uninterrupted run's epoch-2 weights."""
     work_dir, _ = trained
+    resumed = work_dir.parent / 'resumed'
     out = run([sys.executable, osp.join(ROOT, 'tools', 'train.py'), CONFIG, '--work-dir',
-               str(work_dir), '--resume', str(work_dir / 'epoch_1.pth')] + FAST,
+               str(resumed), '--resume', str(work_dir / 'epoch_1.pth')] + FAST,
               work_dir.parent.parent)
     assert re.search(r'resumed epoch: 1, iter: \d+', out), out[-3000:]
-    ckpt = torch.load(work_dir / 'epoch_2.pth', map_location='cpu')  # weights_only default
-    assert ckpt['meta']['epoch'] == 2
+    straight = torch.load(work_dir / 'epoch_2.pth', map_location='cpu')  # weights_only default
+    again = torch.load(resumed / 'epoch_2.pth', map_location='cpu')
+    assert again['meta']['epoch'] == 2
+    assert set(again['state_dict']) == set(straight['state_dict'])
+    for key, value in straight['state_dict'].items():
+        assert torch.equal(again['state_dict'][key], value), key
+
+
+def test_delta_checkpoint_through_the_tools(trained, tmp_path):
+    """extract_delta.py writes an adapter-only file; tools/test.py on it (with the base weights)
+    prints exactly the metrics of the full checkpoint."""
+    work_dir, _ = trained
+    ws = work_dir.parent.parent
+    delta = tmp_path / 'epoch_2_delta.pth'
+    out = run([sys.executable, osp.join(ROOT, 'tools', 'model_converters', 'extract_delta.py'),
+               CONFIG, str(work_dir / 'epoch_2.pth'), str(delta), '--base', 'random-init'], ws)
+    assert '% of the full file' in out
+    # the tiny config has no pretrained file: the frozen backbone of the run is the base
+    ckpt = torch.load(work_dir / 'epoch_2.pth', map_location='cpu')
+    base = tmp_path / 'base.pth'
+    torch.save({'state_dict': {k: v for k, v in ckpt['state_dict'].items()
+                               if k.startswith('backbone.') and '.mona' not in k}}, base)
+    metrics = []
+    for args in ([str(work_dir / 'epoch_2.pth')], [str(delta), '--base', str(base)]):
+        out = run([sys.executable, osp.join(ROOT, 'tools', 'test.py'), CONFIG] + args, ws)
+        metrics.append(re.search(r'coco/bbox_mAP: .*coco/segm_mAP_l: \S+', out).group(0))
+    assert 'Loaded delta' in out
+    assert metrics[0] == metrics[1]
 
 
 def test_dist_train_two_cpu_processes(workspace):
@@ -94,3 +122,24 @@ def test_downstream_config_with_stock_mmdet_trainer(workspace):
     out = run([sys.executable, stock_train, str(downstream), '--work-dir',
                'work_dirs/downstream'], workspace)
     assert 'Parameters by part' in out and 'coco/bbox_mAP' in out
+
+
+def test_inference_api_full_and_delta_predict_the_same(trained, tmp_path):
+    from mmdet.apis import inference_detector
+
+    from mona_mm.apis import init_model
+    from mona_mm.checkpoints import make_delta
+    work_dir, _ = trained
+    ws = work_dir.parent.parent
+    full_path = str(work_dir / 'epoch_2.pth')
+    full = init_model(CONFIG, full_path)
+    ckpt = torch.load(full_path, map_location='cpu')
+    delta_path, base_path = tmp_path / 'delta.pth', tmp_path / 'base.pth'
+    torch.save(make_delta(ckpt, full, base='random-init'), delta_path)
+    torch.save({'state_dict': {k: v for k, v in ckpt['state_dict'].items()
+                               if k.startswith('backbone.') and '.mona' not in k}}, base_path)
+    delta = init_model(CONFIG, str(delta_path), base=str(base_path))
+    image = str(next((ws / 'data' / 'tiny_coco' / 'val2017').glob('*.jpg')))
+    a, b = (inference_detector(m, image).pred_instances for m in (full, delta))
+    assert len(a) > 0 and torch.equal(a.bboxes, b.bboxes) and torch.equal(a.scores, b.scores)
+    assert full.dataset_meta['classes'] == ('square', 'circle', 'triangle')

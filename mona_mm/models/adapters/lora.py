@@ -59,6 +59,16 @@ class LoRALinear(nn.Linear):
         delta[list(self.blocks)] = torch.bmm(self.lora_B, self.lora_A) * self.scaling
         return delta.reshape(self.out_features, self.in_features)
 
+    @torch.no_grad()
+    def merge(self) -> nn.Linear:
+        """A plain ``nn.Linear`` with ``weight + delta_weight()`` (the pretrained key layout)."""
+        merged = nn.Linear(self.in_features, self.out_features, bias=self.bias is not None)
+        merged = merged.to(self.weight)
+        merged.weight.copy_(self.weight + self.delta_weight())
+        if self.bias is not None:
+            merged.bias.copy_(self.bias)
+        return merged
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Args: x: (..., in). Returns: (..., out)."""
         out = F.linear(x, self.weight, self.bias)

@@ -40,6 +40,15 @@ class LoRandLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x, self.weight(), self.bias)
 
+    @torch.no_grad()
+    def merge(self) -> nn.Linear:
+        """A plain ``nn.Linear`` with the product weight, computed once."""
+        out_features, in_features = self.B.shape[-1], self.A.shape[1]
+        merged = nn.Linear(in_features, out_features).to(self.bias)
+        merged.weight.copy_(self.weight())
+        merged.bias.copy_(self.bias)
+        return merged
+
 
 class LoRand(nn.Module):
     """``z + M2(gelu(M1(z)))`` with M1: C -> C/reduction, M2: back to C.

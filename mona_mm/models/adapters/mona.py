@@ -59,6 +59,30 @@ class MonaOp(nn.Module):
         pw = self.projector.weight + eye.view(channels, channels, 1, 1)
         return dw, dw_bias, pw, self.projector.bias.clone()
 
+    def merge(self) -> 'MergedMonaOp':
+        """Return the equivalent :class:`MergedMonaOp` (outputs equal up to rounding)."""
+        dw, dw_bias, pw, pw_bias = self.merged_kernels()
+        merged = MergedMonaOp(dw.shape[0]).to(dw)
+        with torch.no_grad():
+            for param, value in zip(merged.parameters(), (dw, dw_bias, pw, pw_bias)):
+                param.copy_(value)
+        return merged
+
+
+class MergedMonaOp(nn.Module):
+    """The deployment form of :class:`MonaOp`: one depthwise 7x7 conv, then one 1x1 conv.
+
+    Built by :meth:`MonaOp.merge` (or empty, to load a merged checkpoint into).
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.dw = nn.Conv2d(channels, channels, 7, padding=3, groups=channels)
+        self.pw = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pw(self.dw(x))
+
 
 class Mona(nn.Module):
     """One Mona adapter on a token sequence of a ``H x W`` map.

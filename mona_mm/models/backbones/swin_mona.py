@@ -42,6 +42,7 @@ from mmengine.registry import MODELS
 from mmengine.utils import to_2tuple
 
 from mona_mm.tuning import TuningMethod, build_tuning_methods
+from ..merge import merge_adapters
 from .swin_checkpoint import load_swin_pretrained
 
 
@@ -171,6 +172,8 @@ class SwinMona(BaseModule):
             key conversion; None detects the format. Default: None.
         strict_pretrained (bool): Missing pretrained keys other than adapters' own and the output
             norms are an error. Default: True.
+        deploy (bool): Build the merged (deployment) structure, into which a checkpoint written
+            by ``tools/model_converters/merge_adapters.py`` loads. Default: False.
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH)`` loads pretrained
             weights (any Microsoft, mmdet/mmseg or ``backbone.``-prefixed Swin checkpoint).
     """
@@ -209,6 +212,7 @@ class SwinMona(BaseModule):
                  frozen_stages: int = -1,
                  convert_weights: Optional[bool] = None,
                  strict_pretrained: bool = True,
+                 deploy: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if arch is not None and arch not in self.arch_zoo:
@@ -290,6 +294,9 @@ class SwinMona(BaseModule):
                 raise ValueError(f'Tuning method {method!r} names parameters that the backbone '
                                  f'does not have: {sorted(unknown)[:5]}')
             base_trainable |= chosen
+        self.deploy = deploy
+        if deploy:
+            merge_adapters(self)
         self.adapter_param_names: Set[str] = {
             n for n, _ in self.named_parameters()} - self.base_param_names
         self.trainable_param_names: Set[str] = self._intended_trainable(base_trainable)
