@@ -161,3 +161,21 @@ def test_convert_star_mmrotate_checkpoint():
 def test_convert_needs_backbone_keys():
     with pytest.raises(KeyError, match='No "backbone." keys'):
         convert_official_mona({'layers.0.blocks.0.norm1.weight': torch.zeros(1)})
+
+
+def test_converter_tool_reads_old_pickles(tmp_path):
+    """Official checkpoints carry non-tensor objects in meta (mmcv 1.x Config): the tool reads
+    them and writes a file that loads under torch's weights-only default."""
+    import collections
+    import os.path as osp
+    import subprocess
+    import sys
+    torch.manual_seed(0)
+    state = official_mona_state_dict(SwinMona(tuning='Mona', **TINY_SWIN))
+    src, dst = tmp_path / 'official.pth', tmp_path / 'ours.pth'
+    torch.save({'meta': {'config': collections.UserDict(a=1)}, 'state_dict': state}, src)
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    tool = osp.join(root, 'tools', 'model_converters', 'mona_official2mona_mm.py')
+    subprocess.run([sys.executable, tool, str(src), str(dst)], check=True, capture_output=True)
+    out = torch.load(dst, map_location='cpu')
+    assert 'backbone.stages.0.blocks.0.mona1.project1.weight' in out['state_dict']

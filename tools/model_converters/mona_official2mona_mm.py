@@ -6,7 +6,6 @@
 import argparse
 
 import torch
-from mmengine.runner.checkpoint import CheckpointLoader
 
 from mona_mm.checkpoints import convert_official_mona
 
@@ -16,10 +15,12 @@ def main() -> None:
     parser.add_argument('src')
     parser.add_argument('dst')
     args = parser.parse_args()
-    ckpt = CheckpointLoader.load_checkpoint(args.src, map_location='cpu')
+    # mmdet 2.x / mmseg 0.x checkpoints pickle mmcv objects (Config, ...) in their meta, which
+    # torch's weights-only loader refuses: convert only files you trust.
+    ckpt = torch.load(args.src, map_location='cpu', weights_only=False)
     state = ckpt.get('state_dict', ckpt.get('model', ckpt))
     converted = convert_official_mona(state)
-    meta = dict(ckpt.get('meta', {}) or {}, converted_from=args.src)
+    meta = dict(converted_from=args.src)  # the old meta holds objects of mmcv 1.x
     torch.save(dict(meta=meta, state_dict=converted), args.dst)
     print(f'{args.dst}: {len(converted)} tensors')
 
