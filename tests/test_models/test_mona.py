@@ -74,3 +74,17 @@ def test_monaop_merged_kernels_are_exact():
     dw, dw_b, pw, pw_b = op.merged_kernels()
     merged = F.conv2d(F.conv2d(x, dw, dw_b, padding=3, groups=8), pw, pw_b)
     torch.testing.assert_close(merged, op(x), rtol=1e-5, atol=1e-5)
+
+
+def test_fused_monaop_matches_the_official_formula_in_values_and_grads():
+    torch.manual_seed(0)
+    fused = MonaOp(8)
+    plain = MonaOp(8, fused=False)
+    plain.load_state_dict(fused.state_dict())
+    x = torch.randn(2, 8, 9, 11, requires_grad=True)
+    outs = [m(x) for m in (fused, plain)]
+    torch.testing.assert_close(outs[0], outs[1], rtol=1e-5, atol=1e-5)
+    grads = [torch.autograd.grad(o.square().mean(), [x] + list(m.parameters()))
+             for o, m in zip(outs, (fused, plain))]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
