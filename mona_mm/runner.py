@@ -8,6 +8,7 @@ modules are registered, and the config is adapted to the machine without being e
   group ourselves), DDP gets no ``device_ids``, SyncBN falls back to BN, and AMP to fp32;
 * with CUDA the config runs as written (nccl, SyncBN, AMP).
 """
+import argparse
 import importlib
 import os
 import os.path as osp
@@ -141,10 +142,25 @@ def build_runner(cfg: Config) -> Runner:
     return Runner.from_cfg(cfg)
 
 
-def local_rank_from_env(arg_rank: int) -> None:
-    """torchrun sets LOCAL_RANK; the legacy launcher passes ``--local_rank``."""
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(arg_rank)
+def parse_tool_args(parser) -> 'argparse.Namespace':
+    """Add the options every tool shares, parse, and load the config with them applied.
+
+    Returns:
+        The parsed arguments, with ``args.cfg`` the loaded config.
+    """
+    from mmengine.config import DictAction
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, e.g. train_cfg.max_iters=10')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:  # torchrun sets it; the legacy launcher passes the flag
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    args.cfg = merge_args(Config.fromfile(args.config), args.launcher, args.work_dir,
+                          args.cfg_options, args.config)
+    return args
 
 
 def enable_tta(cfg: Config) -> Config:
