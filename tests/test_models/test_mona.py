@@ -34,6 +34,29 @@ def test_mona_matches_spec_formula(channels, hw, bottleneck):
     torch.testing.assert_close(m(x, hw), spec_mona(m, x, hw), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize('fused', [True, False])
+def test_mona_fast_forward_matches_spec_in_values_and_grads(fused):
+    """The folded LayerNorm scaling and the copy-free channels-last layout are speed changes
+    only: same outputs and the same gradients for the input and every parameter."""
+    torch.manual_seed(0)
+    m = Mona(24, bottleneck=16, drop=0.)
+    m.adapter_conv.fused = fused
+    with torch.no_grad():
+        m.gamma.normal_()
+        m.gammax.normal_()
+        m.norm.weight.normal_()
+        m.norm.bias.normal_()
+    hw = (6, 9)
+    x = torch.randn(2, hw[0] * hw[1], 24, requires_grad=True)
+    got, want = m(x, hw), spec_mona(m, x, hw)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    inputs = [x] + list(m.parameters())
+    g_got = torch.autograd.grad(got.square().mean(), inputs)
+    g_want = torch.autograd.grad(want.square().mean(), inputs)
+    for name, a, b in zip(['x'] + [n for n, _ in m.named_parameters()], g_got, g_want):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5, msg=f'gradient of {name}')
+
+
 def test_mona_initialisation_and_parameter_count():
     m = Mona(128)
     assert sum(p.numel() for p in m.parameters()) == 133 * 128 + 9728
