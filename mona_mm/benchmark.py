@@ -6,10 +6,14 @@ repeats, median per method), and reported as a ratio to Full (training) or to pl
 (inference), so machine load affects all methods alike. ``benchmarks/bench_tuning.py`` is the
 command line; ``docs/benchmarks.md`` holds results.
 
-Memory: on CUDA, ``torch.cuda.max_memory_allocated`` of one training step. On CPU PyTorch keeps
-no allocator statistics, so we count what a training step must hold beyond the weights: the
-tensors autograd saves for backward (unique storages, via ``saved_tensors_hooks``), the
-gradients, and AdamW's two state tensors per trainable parameter.
+Memory: the peak of the bytes PyTorch has allocated during one training step, counting what
+is live when the step starts (weights, buffers, optimizer state, the batch): on CUDA
+``torch.cuda.max_memory_allocated``; on CPU, where PyTorch keeps no allocator statistics, the
+same quantity from the profiler's allocation records (``profile_memory=True``), in a separate,
+untimed step.
+
+A method name may end in ``+cp`` (``Mona+cp``): the same method with ``with_cp=True``
+(gradient checkpointing of every block).
 """
 import statistics
 import time
@@ -23,11 +27,12 @@ from mona_mm.models.merge import merge_adapters
 from mona_mm.runner import build_model
 
 METHODS = ('Full', 'Fixed', 'BitFit', 'NormTuning', 'Partial', 'Adapter', 'LoRA', 'AdaptFormer',
-           'LoRand', 'Mona')
+           'LoRand', 'Mona', 'Mona+cp')
 
 SWIN_T = dict(type='SwinMona', arch='tiny', drop_path_rate=0.2)
 
 TASKS = {
+    'backbone': dict(),  # the Swin-T backbone alone: the part a tuning method changes
     'mask-rcnn': dict(
         config='configs/mask_rcnn_swin_mona_coco.py',
         model=dict(backbone=dict(_delete_=True, **SWIN_T),
@@ -40,9 +45,24 @@ TASKS = {
 }
 
 
-def build_task_model(task: str, tuning, root: str = '.') -> nn.Module:
-    """The task's detector/segmentor with a Swin-T backbone tuned by ``tuning``."""
+class BackboneLoss(nn.Module):
+    """The Swin-T backbone with a stand-in loss (mean square of every output level)."""
+
+    def __init__(self, backbone: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+
+    def loss(self, inputs: torch.Tensor, samples) -> dict:
+        return dict(loss=sum(o.square().mean() for o in self.backbone(inputs)))
+
+
+def build_task_model(task: str, tuning, root: str = '.', with_cp: bool = False) -> nn.Module:
+    """The task's detector/segmentor (or bare backbone) with a Swin-T tuned by ``tuning``."""
     import os.path as osp
+    if task == 'backbone':
+        from mona_mm.models import SwinMona
+        cfg = {k: v for k, v in SWIN_T.items() if k != 'type'}
+        return BackboneLoss(SwinMona(**cfg, tuning=tuning, with_cp=with_cp))
     spec = TASKS[task]
     if 'package' in spec:  # a host-library config, from its installed .mim/configs
         import importlib
@@ -53,6 +73,7 @@ def build_task_model(task: str, tuning, root: str = '.') -> nn.Module:
     cfg = Config.fromfile(path)
     cfg.merge_from_dict(dict(model=spec['model']))
     cfg.model.backbone.tuning = tuning
+    cfg.model.backbone.with_cp = with_cp
     if task == 'upernet':
         cfg.default_scope = 'mmseg'
         cfg.model.decode_head.norm_cfg = dict(type='BN', requires_grad=True)
@@ -65,6 +86,8 @@ def make_batch(task: str, size: int, batch: int):
     g = torch.Generator().manual_seed(0)
     inputs = torch.randn(batch, 3, size, size, generator=g)
     samples = []
+    if task == 'backbone':
+        return inputs, samples
     if task == 'mask-rcnn':
         from mmdet.structures import DetDataSample
         from mmdet.structures.mask import BitmapMasks
@@ -102,77 +125,93 @@ def _loss(model, inputs, samples) -> torch.Tensor:
                for k, v in losses.items() if 'loss' in k)
 
 
-class _SavedBytes:
-    """Sum of the unique storages autograd saves during a forward pass."""
+def _cpu_step_peak(step: Callable[[], None]) -> int:
+    """Peak of the bytes allocated (minus freed) during ``step``, from the profiler's records."""
+    import itertools
 
-    def __init__(self) -> None:
-        self.seen: Dict[int, int] = {}
+    from torch.autograd import DeviceType
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step()
+    records = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
+                     if e.name() == '[memory]' and e.device_type() == DeviceType.CPU)
+    return max(itertools.accumulate((n for _, n in records), initial=0))
 
-    def pack(self, t: torch.Tensor):
-        try:
-            storage = t.untyped_storage()
-            self.seen[storage.data_ptr()] = storage.nbytes()
-        except (RuntimeError, NotImplementedError):
-            pass
-        return t
+
+class TrainStep:
+    """One model's training step (forward, backward, AdamW step) on a fixed batch."""
+
+    def __init__(self, model: nn.Module, inputs: torch.Tensor, samples) -> None:
+        self.model, self.inputs, self.samples = model.train(), inputs, samples
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        # nothing to train (Fixed on the bare backbone): the step is the forward pass
+        # foreach: PyTorch's default on CUDA, where training happens; on CPU its default is a
+        # loop over tensors, whose per-tensor overhead would penalise methods with many small
+        # parameter tensors (Mona: 13 per adapter) for a reason unrelated to the method
+        self.opt = (torch.optim.AdamW(self.params, lr=1e-4, weight_decay=0.05, foreach=True)
+                    if self.params else None)
+
+    def __call__(self) -> None:  # the order of mmengine's OptimWrapper.update_params
+        loss = _loss(self.model, self.inputs, self.samples)
+        if self.opt is not None:
+            loss.backward()
+            self.opt.step()
+            self.opt.zero_grad(set_to_none=True)
+        if self.inputs.is_cuda:
+            torch.cuda.synchronize()
+
+    def seconds(self) -> float:
+        start = time.perf_counter()
+        self()
+        return time.perf_counter() - start
+
+    def peak_memory(self) -> int:
+        """Peak bytes allocated during a step, counting everything live before it."""
+        if self.inputs.is_cuda:
+            torch.cuda.reset_peak_memory_stats()
+            self()
+            return torch.cuda.max_memory_allocated()
+        tensors = list(self.model.parameters()) + list(self.model.buffers()) + [self.inputs]
+        state = self.opt.state.values() if self.opt is not None else []
+        tensors += [t for s in state for t in s.values() if torch.is_tensor(t)]
+        live = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors}
+        return sum(live.values()) + _cpu_step_peak(self)
 
     @property
-    def total(self) -> int:
-        return sum(self.seen.values())
+    def trainable(self) -> int:
+        return sum(p.numel() for p in self.params)
 
 
-def train_step_cost(model: nn.Module, inputs, samples, repeats: int, warmup: int,
-                    timer: Callable[[], float]) -> Dict[str, float]:
-    """Median seconds per training step and bytes a step holds beyond the weights."""
-    model.train()
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.05)
-    times = []
-    for i in range(warmup + repeats):
-        if torch.cuda.is_available():
-            torch.cuda.reset_peak_memory_stats()
-        counter = _SavedBytes()
-        start = timer()
-        with torch.autograd.graph.saved_tensors_hooks(counter.pack, lambda t: t):
-            loss = _loss(model, inputs, samples)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        if i >= warmup:
-            times.append(timer() - start)
-    if torch.cuda.is_available():
-        memory = torch.cuda.max_memory_allocated()
-    else:
-        trainable_bytes = sum(p.numel() * p.element_size() for p in params)
-        memory = counter.total + 3 * trainable_bytes  # saved + grads + AdamW exp_avg(_sq)
-    return dict(step=statistics.median(times), memory=memory,
-                trainable=sum(p.numel() for p in params))
+def _method(name: str):
+    """``'Mona+cp'`` -> ``('Mona', True)``: the tuning method and whether to checkpoint."""
+    base, _, flag = name.partition('+')
+    if flag not in ('', 'cp'):
+        raise ValueError(f'Unknown benchmark variant {name!r}: use METHOD or METHOD+cp')
+    return base, flag == 'cp'
 
 
 def compare_training(task: str, methods=METHODS, size: int = 256, batch: int = 2,
                      repeats: int = 3, warmup: int = 1, device: str = 'cpu',
                      root: str = '.') -> List[dict]:
-    """Rows of step time, memory and trainable parameters per method, with ratios to Full."""
-    models = {}
-    for m in methods:
-        torch.manual_seed(0)
-        models[m] = build_task_model(task, dict(type=m), root).to(device)
+    """Rows of step time, peak memory and trainable parameters per method, ratios to Full."""
     inputs, samples = make_batch(task, size, batch)
     inputs = inputs.to(device)
     samples = [s.to(device) for s in samples]
-    results = {m: [] for m in methods}
-    for _ in range(repeats):  # round-robin so load drifts hit every method alike
-        for m in methods:
-            results[m].append(train_step_cost(models[m], inputs, samples, 1, warmup,
-                                              time.perf_counter))
-        warmup = 0
-    rows = []
+    steps = {}
     for m in methods:
-        step = statistics.median(r['step'] for r in results[m])
-        rows.append(dict(method=m, step=step, memory=results[m][-1]['memory'],
-                         trainable=results[m][-1]['trainable']))
+        torch.manual_seed(0)
+        tuning, with_cp = _method(m)
+        model = build_task_model(task, dict(type=tuning), root, with_cp).to(device)
+        steps[m] = TrainStep(model, inputs, samples)
+    for step in steps.values():
+        for _ in range(warmup):  # also creates the optimizer state
+            step()
+    times = {m: [] for m in methods}
+    for _ in range(repeats):  # round-robin so load drifts hit every method alike
+        for m, step in steps.items():
+            times[m].append(step.seconds())
+    rows = [dict(method=m, step=statistics.median(times[m]), memory=step.peak_memory(),
+                 trainable=step.trainable) for m, step in steps.items()]
     ref = next((r for r in rows if r['method'] == 'Full'), rows[0])
     for r in rows:
         r['step_ratio'] = r['step'] / ref['step']
@@ -182,8 +221,15 @@ def compare_training(task: str, methods=METHODS, size: int = 256, batch: int = 2
 
 def compare_inference(size: int = 256, batch: int = 1, repeats: int = 10, warmup: int = 2,
                       device: str = 'cpu', arch: str = 'tiny') -> List[dict]:
-    """Backbone latency of plain Swin, Swin-Mona and merged Swin-Mona (ratios to plain)."""
-    from mona_mm.models import SwinMona
+    """Backbone latency of plain Swin, Swin-Mona and merged Swin-Mona (ratios to plain).
+
+    A fourth row, ``bound: projections only``, is merged Swin-Mona with every Mona's convolution
+    removed (not a model, outputs differ): what Mona's LayerNorm, two projections, GELU and
+    residual cost alone, the floor under any layout or convolution optimisation.
+    """
+    import copy
+
+    from mona_mm.models import Mona, SwinMona
     torch.manual_seed(0)
     variants = {'plain Swin': SwinMona(arch=arch, tuning='Fixed'),
                 'Swin-Mona': SwinMona(arch=arch, tuning='Mona')}
@@ -191,6 +237,11 @@ def compare_inference(size: int = 256, batch: int = 1, repeats: int = 10, warmup
     merged.load_state_dict(variants['Swin-Mona'].state_dict())
     merge_adapters(merged)
     variants['Swin-Mona merged'] = merged
+    bound = copy.deepcopy(merged)
+    for module in bound.modules():
+        if isinstance(module, Mona):
+            module.adapter_conv = nn.Identity()
+    variants['bound: projections only'] = bound
     x = torch.randn(batch, 3, size, size, device=device)
     times: Dict[str, list] = {k: [] for k in variants}
     with torch.no_grad():
