@@ -9,9 +9,8 @@ import os
 import os.path as osp
 import sys
 
-# the CPU memory column uses the profiler: keep its start/stop chatter out of the tables
+# the CPU memory column uses the profiler: keep its warnings out of the tables
 os.environ.setdefault('TORCH_CPP_LOG_LEVEL', 'ERROR')
-os.environ.setdefault('KINETO_LOG_LEVEL', '6')  # above USDT (5)
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 

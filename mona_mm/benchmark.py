@@ -128,8 +128,10 @@ def _loss(model, inputs, samples) -> torch.Tensor:
 def _cpu_step_peak(step: Callable[[], None]) -> int:
     """Peak of the bytes allocated (minus freed) during ``step``, from the profiler's records."""
     import itertools
+    import os
 
     from torch.autograd import DeviceType
+    os.environ.setdefault('KINETO_LOG_LEVEL', '6')  # above USDT (5): no start/stop chatter
     from torch.profiler import ProfilerActivity, profile
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         step()
