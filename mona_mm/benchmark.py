@@ -126,7 +126,11 @@ def _loss(model, inputs, samples) -> torch.Tensor:
 
 
 def _cpu_step_peak(step: Callable[[], None]) -> int:
-    """Peak of the bytes allocated (minus freed) during ``step``, from the profiler's records."""
+    """Peak of the bytes allocated (minus freed) during ``step``, from the profiler's records.
+
+    The records are those of ``profile_memory=True`` (every allocation and free through
+    PyTorch's CPU allocator, with its time); their running sum's maximum is the peak.
+    """
     import itertools
     import os
 
@@ -146,10 +150,10 @@ class TrainStep:
     def __init__(self, model: nn.Module, inputs: torch.Tensor, samples) -> None:
         self.model, self.inputs, self.samples = model.train(), inputs, samples
         self.params = [p for p in model.parameters() if p.requires_grad]
-        # nothing to train (Fixed on the bare backbone): the step is the forward pass
         # foreach: PyTorch's default on CUDA, where training happens; on CPU its default is a
         # loop over tensors, whose per-tensor overhead would penalise methods with many small
-        # parameter tensors (Mona: 13 per adapter) for a reason unrelated to the method
+        # parameter tensors (Mona: 13 per adapter) for a reason unrelated to the method.
+        # Nothing to train (Fixed on the bare backbone): the step is the forward pass.
         self.opt = (torch.optim.AdamW(self.params, lr=1e-4, weight_decay=0.05, foreach=True)
                     if self.params else None)
 
