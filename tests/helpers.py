@@ -1,8 +1,14 @@
-"""Synthetic checkpoints with the real key names and shapes of the public Swin releases."""
+"""Helpers shared by the tests: synthetic Swin checkpoints, generated-file comparison, running the
+tools as a user would."""
+import os
+import subprocess
 from collections import OrderedDict
+from typing import Dict, List
 
 import torch
 from mmdet.models.backbones import SwinTransformer
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def microsoft_swin_state_dict(seed: int = 0, num_classes: int = 10, **swin_cfg) -> OrderedDict:
@@ -34,4 +40,30 @@ def microsoft_swin_state_dict(seed: int = 0, num_classes: int = 10, **swin_cfg) 
         for j in range(1, len(stage.blocks), 2):
             w = stock.stages[i].blocks[j].attn.window_size
             out[f'layers.{i}.blocks.{j}.attn_mask'] = torch.zeros(4, w * w, w * w)
+    return out
+
+
+def all_files(root: str) -> Dict[str, bytes]:
+    """Every file under ``root``: relative path -> contents (to compare generated sets)."""
+    files = {}
+    for dirpath, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(dirpath, name)
+            with open(path, 'rb') as f:
+                files[os.path.relpath(path, root)] = f.read()
+    return files
+
+
+def run(args: List[str], cwd, timeout: float = 900) -> str:
+    """Run a command as a user would, with this checkout importable; return stdout + stderr.
+
+    One thread per process (``OMP_NUM_THREADS=1``) keeps runs on a few shared cores from
+    oversubscribing them. Fails the test with the output's tail if the command fails.
+    """
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''),
+               OMP_NUM_THREADS='1')
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
+                            timeout=timeout)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-6000:]
     return out

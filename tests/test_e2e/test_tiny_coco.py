@@ -4,18 +4,16 @@ Runs tools/train.py, tools/test.py, tools/dist_train.sh (2 CPU processes, gloo),
 mmdet's stock trainer on a downstream config that inherits ours. Few iterations each: these
 check the plumbing; the README's quick start shows the full learning run.
 """
-import os
 import os.path as osp
 import re
-import subprocess
 import sys
 
 import pytest
 import torch
 
-from mona_mm.datasets.synthetic_coco import make_synthetic_coco
+from mona_mm.testing import make_synthetic_coco
+from tests.helpers import ROOT, run
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'tiny', 'mask-rcnn_swin-mona_tiny-coco.py')
 FAST = ['--cfg-options', 'train_cfg.max_epochs=2', 'train_cfg.val_interval=2',
         'default_hooks.checkpoint.interval=1', 'default_hooks.checkpoint.max_keep_ckpts=3',
@@ -27,16 +25,6 @@ def workspace(tmp_path_factory):
     ws = tmp_path_factory.mktemp('tiny_coco_ws')
     make_synthetic_coco(str(ws / 'data' / 'tiny_coco'), num_train=8, num_val=4)
     return ws
-
-
-def run(args, cwd, timeout=900):
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''),
-               OMP_NUM_THREADS='1')
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=timeout)
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out[-6000:]
-    return out
 
 
 @pytest.fixture(scope='module')

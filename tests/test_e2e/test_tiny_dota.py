@@ -10,16 +10,15 @@ import os
 import os.path as osp
 import re
 import shutil
-import subprocess
 import sys
 import zipfile
 
 import numpy as np
 import pytest
 
-from mona_mm.datasets.synthetic_dota import DOTA_DEFAULT_CLASSES, make_synthetic_dota
+from mona_mm.testing import DOTA_DEFAULT_CLASSES, make_synthetic_dota
+from tests.helpers import ROOT, run
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = osp.join(ROOT, 'configs', 'tiny')
 RCNN = osp.join(TINY, 'oriented-rcnn-le90_swin-mona_tiny-dota.py')
 RETINA = osp.join(TINY, 'rotated-retinanet-rbox-le90_swin-mona_tiny-dota.py')
@@ -35,16 +34,6 @@ def workspace(tmp_path_factory):
     make_synthetic_dota(str(ws / 'data' / 'tiny_dota'), num_train=8, num_val=4, num_test=4)
     make_synthetic_dota(str(ws / 'data' / 'tiny_star'), num_train=8, num_val=4, star=True)
     return ws
-
-
-def run(args, cwd, timeout=900):
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''),
-               OMP_NUM_THREADS='1')
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=timeout)
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out[-6000:]
-    return out
 
 
 def train(config, work_dir, cwd):

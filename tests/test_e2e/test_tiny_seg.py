@@ -5,18 +5,16 @@ processes, gloo) with the configs' unedited SyncBN heads. Potsdam and LoveDA: tr
 and test, proving their layouts. Few iterations each: these check the plumbing. Also checks that
 the real leaves carry the paper's recipe (the tiny configs inherit them).
 """
-import os
 import os.path as osp
 import re
-import subprocess
 import sys
 
 import pytest
 from mmengine.config import Config
 
-from mona_mm.datasets.synthetic_seg import make_synthetic_seg
+from mona_mm.testing import make_synthetic_seg
+from tests.helpers import ROOT, run
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = {ds: osp.join(ROOT, 'configs', 'tiny', f'upernet_swin-mona_tiny-{ds}.py')
         for ds in ('ade20k', 'potsdam', 'loveda')}
 ADE = {method: osp.join(ROOT, 'configs', 'ade20k',
@@ -25,16 +23,6 @@ ADE = {method: osp.join(ROOT, 'configs', 'ade20k',
 FAST = ['--cfg-options', 'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
         'default_hooks.checkpoint.interval=4', 'default_hooks.logger.interval=1']
 MIOU = re.compile(r'Iter\((?:val|test)\) \[\d+/\d+\]\s+aAcc: [0-9.]+\s+mIoU: ([0-9.]+)')
-
-
-def run(args, cwd, timeout=900):
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''),
-               OMP_NUM_THREADS='1')
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=timeout)
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out[-6000:]
-    return out
 
 
 def miou(out):

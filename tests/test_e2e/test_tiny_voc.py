@@ -4,34 +4,22 @@ tools/train.py (VOC07+12 trainval in a RepeatDataset x3, one epoch) then tools/t
 the VOC07 11-point mAP on VOC2007 test. Also checks that the real leaves carry the paper's VOC
 recipe (the tiny config inherits them).
 """
-import os
 import os.path as osp
 import re
-import subprocess
 import sys
 
 import pytest
 from mmengine.config import Config
 
-from mona_mm.datasets.synthetic_voc import make_synthetic_voc
+from mona_mm.testing import make_synthetic_voc
+from tests.helpers import ROOT, run
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = osp.join(ROOT, 'configs', 'tiny', 'retinanet_swin-mona_tiny-voc0712.py')
 VOC = {method: osp.join(ROOT, 'configs', 'voc', f'retinanet_swin-l-{method}_8xb2-1x_voc0712.py')
        for method in ('mona', 'full', 'fixed')}
 # 'Epoch(val) [1][2/2]  pascal_voc/mAP: 0.6226  pascal_voc/AP50: 0.6230' (test: 'Epoch(test) [2/2]')
 MAP = re.compile(r'Epoch\((?:val|test)\) (?:\[\d+\])?\[\d+/\d+\]\s+pascal_voc/mAP: ([0-9.]+)\s+'
                  r'pascal_voc/AP50: [0-9.]+')
-
-
-def run(args, cwd, timeout=900):
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''),
-               OMP_NUM_THREADS='1')
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=timeout)
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out[-6000:]
-    return out
 
 
 @pytest.fixture(scope='module')

@@ -1,4 +1,4 @@
-"""Tests for mona_mm.datasets.synthetic_voc: the VOCdevkit layout and XML schema, as mmdet's
+"""Tests for mona_mm.testing.voc: the VOCdevkit layout and XML schema, as mmdet's
 VOCDataset (with our config's settings) and VOCMetric read them."""
 import os
 import os.path as osp
@@ -11,24 +11,15 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from mona_mm.datasets.synthetic_coco import PALETTE
 from pycocotools import mask as mask_utils
 
-from mona_mm.datasets.synthetic_voc import (DEFAULT_VOC_CLASSES, VOC_CLASSES, make_synthetic_voc,
-                                            voc_box)
+from mona_mm.testing import DEFAULT_VOC_CLASSES, VOC_CLASSES, make_synthetic_voc
+from mona_mm.testing.scenes import PALETTE
+from mona_mm.testing.voc import voc_box
+from tests.helpers import all_files
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'voc', 'retinanet_swin-l-mona_8xb2-1x_voc0712.py')
-
-
-def _all_files(root):
-    files = {}
-    for dirpath, _, names in os.walk(root):
-        for name in names:
-            path = osp.join(dirpath, name)
-            with open(path, 'rb') as f:
-                files[osp.relpath(path, root)] = f.read()
-    return files
 
 
 def _read_list(path):
@@ -112,7 +103,7 @@ def test_deterministic(tmp_path):
     make_synthetic_voc(str(tmp_path / 'a'), seed=5, **kwargs)
     make_synthetic_voc(str(tmp_path / 'b'), seed=5, **kwargs)
     make_synthetic_voc(str(tmp_path / 'c'), seed=6, **kwargs)
-    a, b, c = (_all_files(str(tmp_path / n)) for n in 'abc')
+    a, b, c = (all_files(str(tmp_path / n)) for n in 'abc')
     assert len(a) == 2 * 5 + 4 + 3  # images + xml, 07 and 12 split lists
     assert a == b
     images = [k for k in a if k.endswith('.jpg')]
@@ -120,10 +111,14 @@ def test_deterministic(tmp_path):
 
 
 def test_bad_arguments(tmp_path):
-    with pytest.raises(ValueError, match='square'):
+    with pytest.raises(ValueError, match="'square'"):
         make_synthetic_voc(str(tmp_path), classes=[('square', 'square')])  # not a VOC name
-    with pytest.raises(ValueError, match='repeated'):
+    with pytest.raises(ValueError, match='distinct VOC classes'):
+        make_synthetic_voc(str(tmp_path), classes=[('boat', 'circle'), ('boat', 'square')])
+    with pytest.raises(ValueError, match='distinct shapes'):
         make_synthetic_voc(str(tmp_path), classes=[('boat', 'circle'), ('cat', 'circle')])
+    with pytest.raises(ValueError, match='difficult_ratio'):
+        make_synthetic_voc(str(tmp_path), difficult_ratio=1.5)
 
 
 def _host_datasets(voc):

@@ -1,4 +1,4 @@
-"""Tests for mona_mm.datasets.synthetic_seg: the real layouts, as mmseg's own dataset classes and
+"""Tests for mona_mm.testing.seg: the real layouts, as mmseg's own dataset classes and
 our configs read them."""
 import os
 import os.path as osp
@@ -9,8 +9,9 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from mona_mm.datasets.synthetic_coco import PALETTE
-from mona_mm.datasets.synthetic_seg import SEG_LAYOUTS, make_synthetic_seg
+from mona_mm.testing import SEG_LAYOUTS, make_synthetic_seg
+from mona_mm.testing.scenes import PALETTE
+from tests.helpers import all_files
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # the real configs whose dataset settings (type, folders, reduce_zero_label) the fixtures must fit
@@ -21,16 +22,6 @@ CONFIGS = {
 }
 HOST_CLASSES = {'ade20k': 'ADE20KDataset', 'potsdam': 'PotsdamDataset', 'loveda': 'LoveDADataset'}
 NUM_TRAIN, NUM_VAL = 10, 4
-
-
-def _all_files(root):
-    files = {}
-    for dirpath, _, names in os.walk(root):
-        for name in names:
-            path = osp.join(dirpath, name)
-            with open(path, 'rb') as f:
-                files[osp.relpath(path, root)] = f.read()
-    return files
 
 
 @pytest.fixture(scope='module', params=sorted(SEG_LAYOUTS))
@@ -100,7 +91,7 @@ def test_deterministic(tmp_path):
     make_synthetic_seg(str(tmp_path / 'a'), 'loveda', num_train=3, num_val=2, seed=3)
     make_synthetic_seg(str(tmp_path / 'b'), 'loveda', num_train=3, num_val=2, seed=3)
     make_synthetic_seg(str(tmp_path / 'c'), 'loveda', num_train=3, num_val=2, seed=4)
-    a, b, c = (_all_files(str(tmp_path / n)) for n in 'abc')
+    a, b, c = (all_files(str(tmp_path / n)) for n in 'abc')
     assert len(a) == 2 * (3 + 2)
     assert a == b
     assert a.keys() == c.keys() and all(a[k] != c[k] for k in a)

@@ -1,26 +1,22 @@
-"""Tiny, deterministic semantic-segmentation sets in the on-disk layouts of ADE20K, ISPRS Potsdam
-and LoveDA, as mmseg's ``ADE20KDataset``, ``PotsdamDataset`` and ``LoveDADataset`` read them.
+"""The tiny segmentation sets: the on-disk layouts of ADE20K, ISPRS Potsdam and LoveDA, as mmseg's
+``ADE20KDataset``, ``PotsdamDataset`` and ``LoveDADataset`` read them.
 
-The scenes are those of :mod:`mona_mm.datasets.synthetic_coco` (its scene drawing is reused, not
-copied): a mildly textured, low-saturation background with one to a few non-overlapping filled
-shapes, each class with its own shape and its own saturated colour. The label map gives the
-background one "stuff" class and every shape the class of its kind; a one-pixel ring around each
-shape is label 0, the value all three datasets reserve for unlabelled pixels (ADE20K "other",
-Potsdam's eroded boundaries, LoveDA "no-data"). The datasets read the maps with
-``reduce_zero_label=True``: 0 becomes the ignore index 255 and label ``k`` becomes class ``k - 1``.
+The label map gives the background one "stuff" class and every shape the class of its kind; a
+one-pixel ring around each shape is label 0, the value all three datasets reserve for unlabelled
+pixels (ADE20K "other", Potsdam's eroded boundaries, LoveDA "no-data"). The datasets read the maps
+with ``reduce_zero_label=True``: 0 becomes the ignore index 255 and label ``k`` class ``k - 1``.
 
-Layouts (``data_root`` is ``out_dir``):
+Layouts under the data root:
 
 * ``ade20k`` (ADEChallengeData2016): ``images/{training,validation}/ADE_{train,val}_%08d.jpg``,
   ``annotations/{training,validation}/ADE_{train,val}_%08d.png``, labels 0-150.
 * ``potsdam`` (after mmseg's ``tools/dataset_converters/potsdam.py``):
-  ``img_dir/{train,val}/{tile}_{x0}_{y0}_{x1}_{y1}.png``, ``ann_dir/{train,val}/...png`` with
-  the same names, labels 0-6.
+  ``img_dir/{train,val}/{tile}_{x0}_{y0}_{x1}_{y1}.png``, ``ann_dir/{train,val}/`` with the same
+  names, labels 0-6.
 * ``loveda`` (after mmseg's ``tools/dataset_converters/loveda.py``): ``img_dir/{train,val}/N.png``,
   ``ann_dir/{train,val}/N.png``, labels 0-7.
 
-Images are RGB (written as 3-channel JPEG or PNG), label maps single-channel 8-bit PNG. Output
-is byte-identical for equal arguments, and the splits use independent random streams.
+Images are 3-channel JPEG or PNG, label maps single-channel 8-bit PNG.
 """
 import os
 import os.path as osp
@@ -31,9 +27,7 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from .synthetic_coco import SHAPES, _make_scene
-
-_JPEG_QUALITY = 95
+from .scenes import SHAPES, SceneObject, check_sizes, draw_scene, save_image, shapes_look
 
 
 @dataclass(frozen=True)
@@ -42,7 +36,7 @@ class SegLayout:
 
     Attributes:
         splits: ``(split, image folder, label folder)`` per split, relative to the data root.
-        img_suffix: Image file extension (the label maps are always ``.png``).
+        img_suffix: Image file extension (label maps are always ``.png``).
         name: ``name(split_index, image_index, image_size) -> file stem``.
         num_classes: Classes after ``reduce_zero_label`` (label values run 0..num_classes).
         background: Label value of the background ("stuff") class; the shapes take the values
@@ -73,55 +67,38 @@ def _loveda_name(split_idx: int, idx: int, size: int) -> str:
     return str(idx + (0, 2522)[split_idx])
 
 
+_IMG_ANN_DIRS = (('train', 'img_dir/train', 'ann_dir/train'), ('val', 'img_dir/val', 'ann_dir/val'))
 SEG_LAYOUTS: Dict[str, SegLayout] = {
     'ade20k': SegLayout(
         splits=(('train', 'images/training', 'annotations/training'),
                 ('val', 'images/validation', 'annotations/validation')),
-        img_suffix='.jpg',
-        name=_ade_name,
-        num_classes=150),
-    'potsdam': SegLayout(
-        splits=(('train', 'img_dir/train', 'ann_dir/train'), ('val', 'img_dir/val', 'ann_dir/val')),
-        img_suffix='.png',
-        name=_potsdam_name,
-        num_classes=6),
-    'loveda': SegLayout(
-        splits=(('train', 'img_dir/train', 'ann_dir/train'), ('val', 'img_dir/val', 'ann_dir/val')),
-        img_suffix='.png',
-        name=_loveda_name,
-        num_classes=7),
+        img_suffix='.jpg', name=_ade_name, num_classes=150),
+    'potsdam': SegLayout(splits=_IMG_ANN_DIRS, img_suffix='.png', name=_potsdam_name,
+                         num_classes=6),
+    'loveda': SegLayout(splits=_IMG_ANN_DIRS, img_suffix='.png', name=_loveda_name,
+                        num_classes=7),
 }
 
 
 def shape_labels(layout: SegLayout) -> Dict[str, int]:
-    """Label value of each shape drawn in ``layout`` (before ``reduce_zero_label``).
-
-    Args:
-        layout: One of :data:`SEG_LAYOUTS`.
-
-    Returns:
-        dict: Shape name -> label value, for as many shapes as the dataset has classes after the
-        background (ADE20K and LoveDA: all six shapes; Potsdam: five).
-    """
+    """Label value of each shape drawn in ``layout`` (before ``reduce_zero_label``): as many
+    shapes as the dataset has classes after the background (ADE20K, LoveDA: all six; Potsdam:
+    five)."""
     room = layout.num_classes - layout.background
     return {shape: layout.background + 1 + i for i, shape in enumerate(list(SHAPES)[:room])}
 
 
-def _label_map(size: int, objects: List[dict], values: Sequence[int],
+def _label_map(size: int, objects: List[SceneObject], values: Sequence[int],
                background: int) -> np.ndarray:
-    """Rasterise the objects of one scene into a label map (H, W) uint8.
-
-    Each object's pixels are exactly those the image was painted through (the same pycocotools
-    mask); the one-pixel ring outside each object is 0 (unlabelled).
-    """
+    """The (size, size) uint8 label map of one scene: each object's painted pixels carry its
+    value, the one-pixel ring outside each object 0 (unlabelled), the rest the background."""
     label = np.full((size, size), background, dtype=np.uint8)
     ring = np.zeros((size, size), dtype=bool)
-    kernel = np.ones((3, 3), np.uint8)
     for obj in objects:
-        mask = mask_utils.decode(obj['rle'])
-        label[mask.astype(bool)] = values[obj['label']]
-        ring |= (cv2.dilate(mask, kernel) - mask).astype(bool)
-    label[ring] = 0  # objects are >= 2 px apart, so a ring never covers another object
+        mask = mask_utils.decode(obj.rle)
+        label[mask.astype(bool)] = values[obj.label]
+        ring |= (cv2.dilate(mask, np.ones((3, 3), np.uint8)) - mask).astype(bool)
+    label[ring] = 0  # objects are more than 2 px apart, so no ring covers another object
     return label
 
 
@@ -132,17 +109,18 @@ def make_synthetic_seg(out_dir: str,
                        image_size: int = 128,
                        seed: int = 0,
                        max_objects: int = 3) -> Dict[str, object]:
-    """Generate a tiny synthetic semantic-segmentation set in a real dataset's layout.
+    """Write a tiny semantic-segmentation set in a real dataset's layout.
+
+    Equal arguments give byte-identical files; each split has its own random stream.
 
     Args:
-        out_dir: Data root; created if missing. Files with the same names are overwritten,
-            others are left alone.
+        out_dir: Data root; created if missing. Files of the same names are overwritten.
         dataset: ``'ade20k'``, ``'potsdam'`` or ``'loveda'`` (see :data:`SEG_LAYOUTS`).
         num_train: Number of training images.
         num_val: Number of validation images.
         image_size: Side of the square images in pixels.
-        seed: Seed of the ``numpy.random.Generator`` streams.
-        max_objects: Maximum number of shapes per image (at least one).
+        seed: Seed of the random streams.
+        max_objects: Most shapes per image.
 
     Returns:
         dict: ``data_root`` (absolute), ``dataset``, ``img_suffix``, ``shape_labels`` (shape ->
@@ -155,19 +133,14 @@ def make_synthetic_seg(out_dir: str,
     """
     if dataset not in SEG_LAYOUTS:
         raise ValueError(f'Unknown dataset {dataset!r}; valid: {sorted(SEG_LAYOUTS)}')
-    if image_size < 16 or max_objects < 1 or min(num_train, num_val) < 0:
-        raise ValueError('need image_size >= 16, max_objects >= 1 and non-negative image counts')
+    check_sizes(image_size, max_objects, num_train, num_val)
     layout = SEG_LAYOUTS[dataset]
     labels = shape_labels(layout)
-    shapes, values = list(labels), list(labels.values())
+    look, values = shapes_look(list(labels)), list(labels.values())
     root = osp.abspath(out_dir)
     result: Dict[str, object] = dict(
-        data_root=root,
-        dataset=dataset,
-        img_suffix=layout.img_suffix,
-        shape_labels=labels,
-        background_label=layout.background,
-        num_classes=layout.num_classes)
+        data_root=root, dataset=dataset, img_suffix=layout.img_suffix, shape_labels=labels,
+        background_label=layout.background, num_classes=layout.num_classes)
     for split_idx, ((split, img_rel, ann_rel), num) in enumerate(
             zip(layout.splits, (num_train, num_val))):
         rng = np.random.default_rng([seed, split_idx])
@@ -176,14 +149,12 @@ def make_synthetic_seg(out_dir: str,
         os.makedirs(ann_dir, exist_ok=True)
         counts = np.zeros(256, dtype=np.int64)
         for idx in range(num):
-            img, objects = _make_scene(rng, image_size, shapes, max_objects)
+            img, objects = draw_scene(rng, look, image_size, max_objects)
             label = _label_map(image_size, objects, values, layout.background)
             counts += np.bincount(label.ravel(), minlength=256)
             stem = layout.name(split_idx, idx, image_size)
-            params = [int(cv2.IMWRITE_JPEG_QUALITY), _JPEG_QUALITY] \
-                if layout.img_suffix == '.jpg' else []
-            cv2.imwrite(osp.join(img_dir, stem + layout.img_suffix), img, params)
-            cv2.imwrite(osp.join(ann_dir, stem + '.png'), label)
+            save_image(osp.join(img_dir, stem + layout.img_suffix), img)
+            save_image(osp.join(ann_dir, stem + '.png'), label)
         result.update({
             f'{split}_img_dir': img_dir,
             f'{split}_ann_dir': ann_dir,

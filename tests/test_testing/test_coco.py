@@ -1,4 +1,4 @@
-"""Tests for mona_mm.datasets.synthetic_coco."""
+"""Tests for mona_mm.testing.coco: the COCO 2017 layout, as pycocotools and mmdet read it."""
 import json
 import os
 import os.path as osp
@@ -8,20 +8,11 @@ import numpy as np
 import pytest
 from pycocotools.coco import COCO
 
-from mona_mm.datasets.synthetic_coco import (DEFAULT_CLASSES, PALETTE,
-                                             make_synthetic_coco)
+from mona_mm.testing import DEFAULT_CLASSES, make_synthetic_coco
+from mona_mm.testing.scenes import PALETTE
+from tests.helpers import all_files
 
 SPLITS = ('train', 'val')
-
-
-def _all_files(root):
-    files = {}
-    for dirpath, _, names in os.walk(root):
-        for name in names:
-            path = osp.join(dirpath, name)
-            with open(path, 'rb') as f:
-                files[osp.relpath(path, root)] = f.read()
-    return files
 
 
 @pytest.fixture(scope='module')
@@ -79,7 +70,7 @@ def test_deterministic(tmp_path):
     make_synthetic_coco(str(tmp_path / 'a'), seed=3, **kwargs)
     make_synthetic_coco(str(tmp_path / 'b'), seed=3, **kwargs)
     make_synthetic_coco(str(tmp_path / 'c'), seed=4, **kwargs)
-    a, b, c = (_all_files(str(tmp_path / n)) for n in 'abc')
+    a, b, c = (all_files(str(tmp_path / n)) for n in 'abc')
     assert len(a) == 2 + 6 + 3
     assert a == b
     assert a.keys() == c.keys()

@@ -1,32 +1,18 @@
-"""Tests for mona_mm.datasets.synthetic_dota and tools/misc/make_tiny_dota.py."""
+"""Tests for mona_mm.testing.dota: the DOTA and STAR split layouts, as mmrotate reads them."""
 import os
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pytest
 from shapely.geometry import Polygon, box
 
-from mona_mm.datasets.synthetic_coco import PALETTE
-from mona_mm.datasets.synthetic_dota import (ASPECT_RATIOS, DOTA_DEFAULT_CLASSES,
-                                             STAR_DEFAULT_CLASSES, make_synthetic_dota,
-                                             rotated_rectangle)
+from mona_mm.testing import DOTA_DEFAULT_CLASSES, STAR_DEFAULT_CLASSES, make_synthetic_dota
+from mona_mm.testing.scenes import ASPECT_RATIOS, PALETTE
+from tests.helpers import all_files
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PATCH_NAME = re.compile(r'^P\d{4}__128__0___0$')  # the split tool's <image>__<size>__<x>___<y>
-
-
-def _all_files(root):
-    files = {}
-    for dirpath, _, names in os.walk(root):
-        for name in names:
-            path = osp.join(dirpath, name)
-            with open(path, 'rb') as f:
-                files[osp.relpath(path, root)] = f.read()
-    return files
 
 
 def _read_labels(path):
@@ -99,23 +85,17 @@ def test_deterministic(tmp_path):
     make_synthetic_dota(str(tmp_path / 'a'), seed=3, **kwargs)
     make_synthetic_dota(str(tmp_path / 'b'), seed=3, **kwargs)
     make_synthetic_dota(str(tmp_path / 'c'), seed=4, **kwargs)
-    a, b, c = (_all_files(str(tmp_path / n)) for n in 'abc')
+    a, b, c = (all_files(str(tmp_path / n)) for n in 'abc')
     assert len(a) == 2 * 4 + 2 * 2 + 2
     assert a == b
     assert a.keys() == c.keys() and all(a[k] != c[k] for k in a)
     # each split has its own stream: a larger training split leaves the contents of val/ and
     # test/ unchanged (their names shift, as image names are unique across splits)
     make_synthetic_dota(str(tmp_path / 'd'), seed=3, **dict(kwargs, num_train=5))
-    d = _all_files(str(tmp_path / 'd'))
+    d = all_files(str(tmp_path / 'd'))
     for split in ('val/', 'test/'):
         assert [d[k] for k in sorted(d) if k.startswith(split)] == [
             a[k] for k in sorted(a) if k.startswith(split)]
-
-
-def test_rotated_rectangle_corners():
-    corners = rotated_rectangle(50, 40, 20, 10, np.pi / 2)
-    # long side along +y after a quarter turn; clockwise on screen, starting top-left
-    np.testing.assert_allclose(corners, [[55, 30], [55, 50], [45, 50], [45, 30]], atol=1e-9)
 
 
 @pytest.mark.parametrize('split', ['trainval', 'val'])
@@ -174,11 +154,11 @@ def test_options_and_errors(tmp_path):
     assert all(len(_read_labels(osp.join(info['trainval_ann_dir'], n + '.txt'))) == 1
                for n in names)
     assert cv2.imread(osp.join(info['trainval_img_dir'], names[0] + '.png')).shape == (64, 64, 3)
-    for bad in (('small vehicle',), ('ship', 'ship'), ('',)):
+    for bad in (('small vehicle',), ('ship', 'ship'), ('',), ('ship\t',)):
         with pytest.raises(ValueError, match='class names'):
             make_synthetic_dota(str(tmp_path / 'y'), classes=bad)
     with pytest.raises(ValueError):
-        make_synthetic_dota(str(tmp_path / 'y'), image_size=16)
+        make_synthetic_dota(str(tmp_path / 'y'), image_size=8)
 
 
 def test_mmrotate_dota_dataset_reads_it(dota):
@@ -202,13 +182,3 @@ def test_mmrotate_dota_dataset_reads_it(dota):
                      data_prefix=dict(img_path='test/images/'), test_mode=True, pipeline=[])
     assert sorted(ds.get_data_info(i)['img_id'] for i in range(len(ds))) == _stems(
         dota['test_img_dir'])
-
-
-def test_command_line_star(tmp_path):
-    out = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'misc', 'make_tiny_dota.py'),
-                          str(tmp_path / 'tiny_star'), '--star', '--num-train', '3',
-                          '--num-val', '2'], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert 'Wrote tiny STAR dataset' in out.stdout and 'ship, airplane, truck' in out.stdout
-    assert sorted(os.listdir(tmp_path / 'tiny_star')) == ['test', 'train']
-    assert len(os.listdir(tmp_path / 'tiny_star' / 'train' / 'annfiles')) == 3
