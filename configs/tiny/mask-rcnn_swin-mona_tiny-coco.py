@@ -2,7 +2,7 @@
 # evaluated on a CPU in a few minutes (README "Quick start"). Same code path as the COCO configs:
 # COCO json + images, mmdet CocoDataset, pycocotools bbox/segm AP. There are no pretrained
 # weights here: the frozen backbone is random, Mona + FPN + heads learn on top of it.
-#   python tools/misc/make_tiny_coco.py data/tiny_coco
+#   python tools/misc/make_tiny_data.py coco data/tiny_coco
 #   python tools/train.py configs/tiny/mask-rcnn_swin-mona_tiny-coco.py
 _base_ = ['../mask_rcnn_swin_mona_coco.py']
 

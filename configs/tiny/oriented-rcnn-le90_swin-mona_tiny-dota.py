@@ -2,12 +2,12 @@
 # in a few minutes. Same code path as configs/dota/ (mmrotate DOTADataset on split-tool layout,
 # qbox -> rbox, oriented RPN, rotated RoIAlign, rotated NMS, DOTAMetric mAP); only the model and
 # the images are small. No pretrained weights: the frozen backbone is random.
-#   python tools/misc/make_tiny_dota.py data/tiny_dota
+#   python tools/misc/make_tiny_data.py dota data/tiny_dota
 #   python tools/train.py configs/tiny/oriented-rcnn-le90_swin-mona_tiny-dota.py
 _base_ = ['../dota/oriented-rcnn-le90_swin-b-mona_fpn_1x_dota.py']
 
 data_root = 'data/tiny_dota/'
-# the generator's DOTA-v1.0 classes (mona_mm.datasets.synthetic_dota.DOTA_DEFAULT_CLASSES)
+# the generator's DOTA-v1.0 classes (mona_mm.testing.DOTA_DEFAULT_CLASSES)
 classes = ('large-vehicle', 'ship', 'harbor')
 image_size = (128, 128)
 

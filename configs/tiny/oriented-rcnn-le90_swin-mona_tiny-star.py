@@ -2,7 +2,7 @@
 # (STARDataset, all 48 classes, train/ and labelled test/) with a small model and 128 px images;
 # no pretrained weights. The generator draws 3 of the 48 classes; mAP averages over classes
 # that have ground truth, as DOTAMetric does.
-#   python tools/misc/make_tiny_dota.py data/tiny_star --star
+#   python tools/misc/make_tiny_data.py star data/tiny_star
 #   python tools/train.py configs/tiny/oriented-rcnn-le90_swin-mona_tiny-star.py
 _base_ = ['../star/oriented-rcnn-le90_swin-b-mona_fpn_1x_star.py']
 

@@ -1,11 +1,11 @@
 # A small Swin-Mona rotated RetinaNet on the generated tiny DOTA set (CPU, minutes): the
 # one-stage detector of configs/dota/ with a small model and 128 px images; no pretrained weights.
-#   python tools/misc/make_tiny_dota.py data/tiny_dota
+#   python tools/misc/make_tiny_data.py dota data/tiny_dota
 #   python tools/train.py configs/tiny/rotated-retinanet-rbox-le90_swin-mona_tiny-dota.py
 _base_ = ['../dota/rotated-retinanet-rbox-le90_swin-b-mona_fpn_1x_dota.py']
 
 data_root = 'data/tiny_dota/'
-# the generator's DOTA-v1.0 classes (mona_mm.datasets.synthetic_dota.DOTA_DEFAULT_CLASSES)
+# the generator's DOTA-v1.0 classes (mona_mm.testing.DOTA_DEFAULT_CLASSES)
 classes = ('large-vehicle', 'ship', 'harbor')
 image_size = (128, 128)
 
