@@ -1,5 +1,5 @@
 """Trainable / total parameter counts of a model, by part, as the paper reports them."""
-from typing import Dict, List, NamedTuple
+from typing import Dict, List, NamedTuple, Sequence
 
 import torch.nn as nn
 
@@ -61,8 +61,20 @@ def format_param_table(counts: List[PartCount]) -> str:
                  f'{100 * backbone_trainable / pretrained:.2f}%'))
     total_t = sum(c.trainable for c in counts)
     rows.append(('whole model', f'{total_t:,}', f'{sum(c.total for c in counts):,}', ''))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return format_table(rows)
+
+
+def format_table(rows: Sequence[Sequence[str]]) -> str:
+    """Rows of text cells as an aligned plain-text table.
+
+    The first row is the header, ruled off by a line of dashes; the first column (labels) is
+    left-aligned and the others (numbers) right-aligned; columns are two spaces apart.
+
+    Args:
+        rows: The header, then the data rows; every row has the same number of cells.
+    """
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ['  '.join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                       for i, (cell, w) in enumerate(zip(r, widths))) for r in rows]
+                       for i, (cell, w) in enumerate(zip(row, widths))) for row in rows]
     lines.insert(1, '-' * len(lines[0]))
     return '\n'.join(lines)
