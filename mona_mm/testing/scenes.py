@@ -24,8 +24,8 @@ PALETTE = ((40, 40, 220), (40, 200, 40), (220, 60, 30), (30, 210, 230), (200, 40
            (210, 200, 30))
 COLOR_JITTER = 20  # +- per channel and object: a class is a colour range, not one value
 JPEG_QUALITY = 95  # keeps JPEG error (a few levels) well below the colour jitter
-GAP = 2  # px between the circumcircles of two objects: they never touch, so rings never overlap
-MIN_IMAGE_SIZE = 16
+GAP = 2  # px between the circumcircles of two objects: a 1 px ring around one never touches another
+MIN_IMAGE_SIZE = 16  # smaller, and the objects are a few pixels across
 
 
 def regular_polygon(num_vertices: int, rotation: float, inner: float = 1.0) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The tiny VOC set: detection in the Pascal VOC 2007 + 2012 layout (VOCdevkit) of mmdet's VOCDataset.
+"""The tiny VOC set: detection in the Pascal VOC 2007 + 2012 layout that mmdet's VOCDataset reads.
 
 Each shape stands for one of VOC's 20 class names, because ``VOCDataset`` skips objects of other
 names; by default a square is a ``tvmonitor``, a circle a ``pottedplant``, a triangle a ``boat``.

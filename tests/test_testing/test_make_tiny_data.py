@@ -6,8 +6,12 @@ import sys
 
 import pytest
 
-from mona_mm.testing import (make_synthetic_coco, make_synthetic_dota, make_synthetic_seg,
-                             make_synthetic_voc)
+from mona_mm.testing import (
+    make_synthetic_coco,
+    make_synthetic_dota,
+    make_synthetic_seg,
+    make_synthetic_voc,
+)
 from tests.helpers import ROOT, all_files
 
 TOOL = osp.join(ROOT, 'tools', 'misc', 'make_tiny_data.py')

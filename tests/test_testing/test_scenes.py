@@ -4,8 +4,17 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from mona_mm.testing.scenes import (ASPECT_RATIOS, COLOR_JITTER, PALETTE, SHAPES, check_sizes,
-                                    draw_scene, rectangle, rectangles_look, shapes_look)
+from mona_mm.testing.scenes import (
+    ASPECT_RATIOS,
+    COLOR_JITTER,
+    PALETTE,
+    SHAPES,
+    check_sizes,
+    draw_scene,
+    rectangle,
+    rectangles_look,
+    shapes_look,
+)
 
 LOOKS = {'shapes': shapes_look(list(SHAPES)), 'rectangles': rectangles_look(len(ASPECT_RATIOS))}
 

@@ -10,7 +10,6 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-
 from pycocotools import mask as mask_utils
 
 from mona_mm.testing import DEFAULT_VOC_CLASSES, VOC_CLASSES, make_synthetic_voc

@@ -19,8 +19,12 @@ from typing import List, Optional
 # Make ``mona_mm`` importable without installing it (like PYTHONPATH=.).
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
-from mona_mm.testing import (make_synthetic_coco, make_synthetic_dota,  # noqa: E402
-                             make_synthetic_seg, make_synthetic_voc)
+from mona_mm.testing import (  # noqa: E402
+    make_synthetic_coco,
+    make_synthetic_dota,
+    make_synthetic_seg,
+    make_synthetic_voc,
+)
 
 DATASETS = ('coco', 'voc', 'ade20k', 'potsdam', 'loveda', 'dota', 'star')
 
