@@ -1,26 +1,22 @@
-# Pascal VOC 07+12, RetinaNet + FPN on Swin-L (IN-22K): the paper's VOC recipe (MONA_SPEC.md
+# Pascal VOC 07+12, RetinaNet + FPN on Swin-L (IN-22K): the paper's VOC recipe (docs/spec.md
 # section 5), shared by the leaves of configs/voc/ (one per tuning method). mmdet's own VOC
 # RetinaNet config gives the dataset (07+12 trainval, RepeatDataset x3, 1000x600), the schedule
 # (4 epochs = 12 effective, lr step at epoch 3, no warmup, as the official run) and the metric
 # (VOC07 11-point mAP at IoU 0.5 on VOC2007 test). The official run used fp16: add `--amp`.
-_base_ = ['mmdet::pascal_voc/retinanet_r50_fpn_1x_voc0712.py']
+_base_ = ['mmdet::pascal_voc/retinanet_r50_fpn_1x_voc0712.py', './models/swin-l_in22k.py']
 # mona_mm registers SwinMona, DeltaTuningHook and the CheckedVOCDataset type
 custom_imports = dict(imports=['mona_mm'], allow_failed_imports=False)
 
 data_root = 'data/VOCdevkit/'  # holds VOC2007/ and VOC2012/ (docs/datasets.md)
-# Microsoft's IN-22K Swin-L release file (a local path works too); converted on load
-pretrained = 'https://github.com/SwinTransformer/storage/releases/download/v1.0.0/swin_large_patch4_window7_224_22k.pth'  # noqa
+pretrained = _base_.swin_l.init_cfg.checkpoint  # the weights' file, at the top as mmdet's configs
 
 model = dict(
     backbone=dict(
+        _base_.swin_l,
         _delete_=True,  # mmdet's ResNet arguments are replaced, not merged
-        type='SwinMona',
-        arch='large',  # embed 192, depths (2, 2, 18, 2), heads (6, 12, 24, 48), window 7
         drop_path_rate=0.2,  # every method, Mona and baselines alike
         out_indices=(1, 2, 3),  # strides 8, 16, 32
-        frozen_stages=1,  # original Swin meaning: patch embedding (+ abs. pos.), docs/design.md
-        tuning=dict(type='Full'),  # every leaf names its own method
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
+        frozen_stages=1),  # original Swin meaning: patch embedding (+ abs. pos.), docs/design.md
     neck=dict(
         in_channels=[384, 768, 1536],
         start_level=0,  # all three Swin outputs feed FPN
@@ -28,7 +24,7 @@ model = dict(
         num_outs=5))  # 20 classes: inherited from mmdet's VOC config
 
 # CheckedVOCDataset: mmdet's VOCDataset whose errors name the file (mona_mm.datasets.checks).
-# The list of the two trainval sets is replaced as a whole, so it is spelled out (as mmdet's).
+# The list of the two trainval sets is replaced as a whole, as in mmdet's VOC config.
 train_dataloader = dict(
     dataset=dict(  # RepeatDataset, times=3
         dataset=dict(  # ConcatDataset
@@ -36,18 +32,11 @@ train_dataloader = dict(
                 dict(
                     type='CheckedVOCDataset',
                     data_root=data_root,
-                    ann_file='VOC2007/ImageSets/Main/trainval.txt',
-                    data_prefix=dict(sub_data_root='VOC2007/'),
+                    ann_file=f'VOC{year}/ImageSets/Main/trainval.txt',
+                    data_prefix=dict(sub_data_root=f'VOC{year}/'),
                     # images below 32 px and boxes below 32 px (ignored) as mmdet's
                     filter_cfg=dict(filter_empty_gt=True, min_size=32, bbox_min_size=32),
-                    pipeline={{_base_.train_pipeline}}),
-                dict(
-                    type='CheckedVOCDataset',
-                    data_root=data_root,
-                    ann_file='VOC2012/ImageSets/Main/trainval.txt',
-                    data_prefix=dict(sub_data_root='VOC2012/'),
-                    filter_cfg=dict(filter_empty_gt=True, min_size=32, bbox_min_size=32),
-                    pipeline={{_base_.train_pipeline}}),
+                    pipeline={{_base_.train_pipeline}}) for year in (2007, 2012)
             ])))
 val_dataloader = dict(dataset=dict(type='CheckedVOCDataset', data_root=data_root))
 test_dataloader = val_dataloader

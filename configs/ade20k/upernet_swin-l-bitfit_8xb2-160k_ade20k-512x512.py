@@ -1,5 +1,6 @@
-# ADE20K, UperNet + Swin-L (IN-22K): BitFit, backbone biases only (bias tables included, as the official code), with the baselines' recipe of the base
-# (drop-path 0.3, AdamW lr 6e-5). Published mIoU (paper figure): 48.4 (Mona 51.36, Full 51.18).
+# ADE20K, UperNet + Swin-L (IN-22K), 160k: BitFit, backbone biases only (the relative position bias
+# tables included, as the official code). Published mIoU (paper figure): 48.4 (Mona 51.36, Full
+# 51.18). Baselines' recipe of the base: drop-path 0.3, AdamW lr 6e-5.
 _base_ = ['../_base_/upernet_swin-l_8xb2-160k_ade20k-512x512.py']
 
-model = dict(backbone=dict(tuning=dict(_delete_=True, type='BitFit')))
+model = dict(backbone=dict(tuning=dict(type='BitFit')))

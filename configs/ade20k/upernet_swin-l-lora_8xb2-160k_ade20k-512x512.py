@@ -1,5 +1,6 @@
-# ADE20K, UperNet + Swin-L (IN-22K): LoRA, r=64 and alpha=1 on Q and V, with the baselines' recipe of the base
-# (drop-path 0.3, AdamW lr 6e-5). Published mIoU (paper figure): 50.3 (Mona 51.36, Full 51.18).
+# ADE20K, UperNet + Swin-L (IN-22K), 160k: LoRA, r=64 and alpha=1 on Q and V of every qkv
+# projection. Published mIoU (paper figure): 50.3 (Mona 51.36, Full 51.18). Baselines' recipe of the
+# base: drop-path 0.3, AdamW lr 6e-5.
 _base_ = ['../_base_/upernet_swin-l_8xb2-160k_ade20k-512x512.py']
 
-model = dict(backbone=dict(tuning=dict(_delete_=True, type='LoRA')))
+model = dict(backbone=dict(tuning=dict(type='LoRA')))

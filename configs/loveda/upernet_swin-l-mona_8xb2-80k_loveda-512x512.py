@@ -1,7 +1,8 @@
-# LoveDA, UperNet + Swin-L (IN-22K) tuned by Mona, with the paper's Mona settings for
-# segmentation (drop-path 0.2, 5x the full fine-tuning lr) over 80k iterations.
+# LoveDA, UperNet + Swin-L (IN-22K), 80k: Mona (bottleneck 64; the rest of the backbone is frozen).
+# The paper's Mona settings for segmentation (drop-path 0.2, 5x the full fine-tuning lr) over 80k
+# iterations.
 #   bash tools/dist_train.sh configs/loveda/upernet_swin-l-mona_8xb2-80k_loveda-512x512.py 8
 _base_ = ['../_base_/upernet_swin-l_8xb2-80k_loveda-512x512.py']
 
-model = dict(backbone=dict(drop_path_rate=0.2, tuning=dict(type='Mona')))  # bottleneck 64
+model = dict(backbone=dict(drop_path_rate=0.2, tuning=dict(type='Mona')))
 optim_wrapper = dict(optimizer=dict(lr=3e-4))

@@ -1,5 +1,5 @@
-# Pascal VOC 07+12, RetinaNet + Swin-L (IN-22K): Adapter, two sequential bottleneck-64 adapters per block.
-# Official VOC log: 86.67 mAP (Mona 87.30).
+# Pascal VOC 07+12, RetinaNet + Swin-L (IN-22K): Adapter, two sequential bottleneck-64 adapters per
+# block. Official VOC log: 86.67 mAP (Mona 87.30).
 _base_ = ['../_base_/retinanet_swin-l_fpn_8xb2-1x_voc0712.py']
 
-model = dict(backbone=dict(tuning=dict(_delete_=True, type='Adapter')))
+model = dict(backbone=dict(tuning=dict(type='Adapter')))

@@ -1,5 +1,5 @@
-# Pascal VOC 07+12, RetinaNet + Swin-L (IN-22K), frozen backbone: only FPN and the RetinaNet
-# head train (the paper's lower bound).
+# Pascal VOC 07+12, RetinaNet + Swin-L (IN-22K): Fixed, the backbone is frozen and only the neck and
+# heads train. The paper's lower bound.
 _base_ = ['../_base_/retinanet_swin-l_fpn_8xb2-1x_voc0712.py']
 
 model = dict(backbone=dict(tuning=dict(type='Fixed')))

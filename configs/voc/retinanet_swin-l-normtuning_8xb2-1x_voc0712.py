@@ -1,5 +1,5 @@
-# Pascal VOC 07+12, RetinaNet + Swin-L (IN-22K): NormTuning, backbone LayerNorms only (output norms included, as the official code).
-# No official VOC log for this method.
+# Pascal VOC 07+12, RetinaNet + Swin-L (IN-22K): NormTuning, backbone LayerNorms only (output norms
+# included, as the official code). No official VOC log for this method.
 _base_ = ['../_base_/retinanet_swin-l_fpn_8xb2-1x_voc0712.py']
 
-model = dict(backbone=dict(tuning=dict(_delete_=True, type='NormTuning')))
+model = dict(backbone=dict(tuning=dict(type='NormTuning')))

@@ -1,4 +1,4 @@
-# The paper's segmentation optimisation (MONA_SPEC.md section 5), as mmseg's own Swin UperNet
+# The paper's segmentation optimisation (docs/spec.md section 5), as mmseg's own Swin UperNet
 # configs: AdamW lr 6e-5 wd 0.01 (full fine-tuning and baselines; Mona leaves set 3e-4), linear
 # warmup over 1500 iterations from 1e-6 of the lr, then poly (power 1) to 0 at 160k iterations.
 _base_ = ['mmseg::_base_/schedules/schedule_160k.py']  # 160k iters, val + checkpoint every 16k
