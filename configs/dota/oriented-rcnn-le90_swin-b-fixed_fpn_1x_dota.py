@@ -1,5 +1,5 @@
-# Fixed baseline of configs/dota/oriented-rcnn-le90_swin-b-mona_fpn_1x_dota.py: the whole backbone
-# stays frozen; only FPN and heads train.
-_base_ = ['./oriented-rcnn-le90_swin-b-mona_fpn_1x_dota.py']
+# DOTA-v1.0, Oriented R-CNN le90 + Swin-B (IN-22K), 1x: Fixed, the backbone is frozen and only the
+# neck and heads train.
+_base_ = ['../_base_/oriented-rcnn-le90_swin-b_fpn_1x_dota.py']
 
-model = dict(backbone=dict(tuning=dict(_delete_=True, type='Fixed')))
+model = dict(backbone=dict(tuning=dict(type='Fixed')))

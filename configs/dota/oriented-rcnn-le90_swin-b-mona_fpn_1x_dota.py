@@ -1,47 +1,7 @@
-# Oriented R-CNN (le90) + FPN with a frozen Swin-B (IN-22K) tuned by Mona on DOTA-v1.0, 1x.
-# The paper's DOTA setting (MONA_SPEC.md section 5, after STAR-MMRotate): AdamW lr 5e-5 wd 0.05,
-# 12 epochs, on mmrotate's 1024 x 1024 patches (gap 200; docs/oriented_detection.md).
+# DOTA-v1.0, Oriented R-CNN le90 + Swin-B (IN-22K), 1x: Mona (bottleneck 64; the rest of the
+# backbone is frozen).
 #   bash tools/dist_train.sh configs/dota/oriented-rcnn-le90_swin-b-mona_fpn_1x_dota.py 8
 #   python tools/test.py configs/dota/oriented-rcnn-le90_swin-b-mona_fpn_1x_dota.py CKPT
-# The other tuning methods are leaves of this file that change only `tuning` (see the -full- one).
-_base_ = ['mmrotate::oriented_rcnn/oriented-rcnn-le90_r50_fpn_1x_dota.py']
-custom_imports = dict(imports=['mona_mm'], allow_failed_imports=False)
+_base_ = ['../_base_/oriented-rcnn-le90_swin-b_fpn_1x_dota.py']
 
-# mmrotate's split tool output: trainval/{images,annfiles}, test/images
-data_root = 'data/split_ss_dota/'
-# Microsoft's IN-22K Swin-B release file (a local path works too); converted on load.
-pretrained = 'https://github.com/SwinTransformer/storage/releases/download/v1.0.0/swin_base_patch4_window7_224_22k.pth'  # noqa
-
-model = dict(
-    backbone=dict(
-        _delete_=True,  # mmrotate's ResNet-50 arguments do not apply
-        type='SwinMona',
-        arch='base',  # embed 128, depths (2, 2, 18, 2), heads (4, 8, 16, 32), window 7
-        drop_path_rate=0.3,  # as STAR-MMRotate's Swin-B configs
-        out_indices=(0, 1, 2, 3),
-        tuning=dict(type='Mona'),  # bottleneck 64; everything else in the backbone is frozen
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
-    neck=dict(in_channels=[128, 256, 512, 1024]))  # Swin-B stage widths
-
-# mmrotate's DOTA pipelines (1024 x 1024, flips in three directions) with our data_root; val and
-# test read trainval/annfiles as mmrotate's own DOTA configs do (the test set has no labels: for
-# the evaluation server see docs/oriented_detection.md).
-train_dataloader = dict(dataset=dict(data_root=data_root))
-val_dataloader = dict(dataset=dict(data_root=data_root))
-test_dataloader = val_dataloader
-
-# AdamW replaces mmrotate's SGD; as in mmdet's Swin configs, no weight decay on the position
-# tables and norms. Gradient clipping (max_norm 35) and the 1x schedule (linear warmup over 500
-# iterations, steps at epochs 8 and 11 of 12) are inherited from mmrotate.
-optim_wrapper = dict(
-    optimizer=dict(_delete_=True, type='AdamW', lr=5e-5, betas=(0.9, 0.999), weight_decay=0.05),
-    paramwise_cfg=dict(
-        custom_keys={
-            'absolute_pos_embed': dict(decay_mult=0.),
-            'relative_position_bias_table': dict(decay_mult=0.),
-            'norm': dict(decay_mult=0.)
-        }))
-
-# checks before training that exactly the adapters train, logs the parameter table, and checks
-# after training that no frozen weight moved
-custom_hooks = [dict(type='DeltaTuningHook')]
+model = dict(backbone=dict(tuning=dict(type='Mona')))

@@ -1,5 +1,5 @@
-# DOTA-v1.0, Oriented R-CNN le90 + Swin-B (IN-22K): Partial-1, the last block trains; data, detector and optimisation
-# as configs/dota/oriented-rcnn-le90_swin-b-mona_fpn_1x_dota.py.
-_base_ = ['./oriented-rcnn-le90_swin-b-mona_fpn_1x_dota.py']
+# DOTA-v1.0, Oriented R-CNN le90 + Swin-B (IN-22K), 1x: Partial-1, the last block
+# (stages.3.blocks.1) trains.
+_base_ = ['../_base_/oriented-rcnn-le90_swin-b_fpn_1x_dota.py']
 
-model = dict(backbone=dict(tuning=dict(_delete_=True, type='Partial')))
+model = dict(backbone=dict(tuning=dict(type='Partial')))

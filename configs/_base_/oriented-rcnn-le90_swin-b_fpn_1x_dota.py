@@ -1,0 +1,45 @@
+# Oriented R-CNN (le90) + FPN on Swin-B (IN-22K), DOTA-v1.0, 1x: the paper's DOTA setting
+# (docs/spec.md section 5, after STAR-MMRotate), shared by the Oriented R-CNN leaves of
+# configs/dota/ (one per tuning method) and the base of the STAR one. AdamW lr 5e-5 wd 0.05,
+# 12 epochs, on mmrotate's 1024 x 1024 patches (gap 200; docs/oriented_detection.md).
+_base_ = [
+    'mmrotate::oriented_rcnn/oriented-rcnn-le90_r50_fpn_1x_dota.py',
+    './models/swin-b_in22k.py',
+]
+# mona_mm registers SwinMona and DeltaTuningHook, and makes mmrotate run on this stack
+custom_imports = dict(imports=['mona_mm'], allow_failed_imports=False)
+
+# mmrotate's split tool output: trainval/{images,annfiles}, test/images
+data_root = 'data/split_ss_dota/'
+pretrained = _base_.swin_b.init_cfg.checkpoint  # the weights' file, at the top as mmdet's configs
+
+model = dict(
+    backbone=dict(
+        _base_.swin_b,
+        _delete_=True,  # mmrotate's ResNet-50 arguments do not apply
+        drop_path_rate=0.3,  # as STAR-MMRotate's Swin-B configs
+        out_indices=(0, 1, 2, 3)),
+    neck=dict(in_channels=[128, 256, 512, 1024]))  # Swin-B stage widths
+
+# mmrotate's DOTA pipelines (1024 x 1024, flips in three directions) with our data_root; val and
+# test read trainval/annfiles as mmrotate's own DOTA configs do (the test set has no labels: for
+# the evaluation server see docs/oriented_detection.md).
+train_dataloader = dict(dataset=dict(data_root=data_root))
+val_dataloader = dict(dataset=dict(data_root=data_root))
+test_dataloader = val_dataloader
+
+# AdamW replaces mmrotate's SGD; as in mmdet's Swin configs, no weight decay on the position
+# tables and norms. Gradient clipping (max_norm 35) and the 1x schedule (linear warmup over 500
+# iterations, steps at epochs 8 and 11 of 12) are inherited from mmrotate.
+optim_wrapper = dict(
+    optimizer=dict(_delete_=True, type='AdamW', lr=5e-5, betas=(0.9, 0.999), weight_decay=0.05),
+    paramwise_cfg=dict(
+        custom_keys={
+            'absolute_pos_embed': dict(decay_mult=0.),
+            'relative_position_bias_table': dict(decay_mult=0.),
+            'norm': dict(decay_mult=0.)
+        }))
+
+# checks before training that exactly the intended parameters train, logs the parameter table,
+# and checks after training that no frozen weight moved
+custom_hooks = [dict(type='DeltaTuningHook')]
