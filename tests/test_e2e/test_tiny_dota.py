@@ -16,6 +16,7 @@ import zipfile
 import numpy as np
 import pytest
 
+import mona_mm.rotate  # noqa: F401  (mmrotate's import shims; import mona_mm leaves them out)
 from mona_mm.testing import DOTA_DEFAULT_CLASSES, make_synthetic_dota
 from tests.helpers import ROOT, run
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from shapely.geometry import Polygon, box
 
+import mona_mm.rotate  # noqa: F401  (mmrotate's import shims; import mona_mm leaves them out)
 from mona_mm.testing import DOTA_DEFAULT_CLASSES, STAR_DEFAULT_CLASSES, make_synthetic_dota
 from mona_mm.testing.scenes import ASPECT_RATIOS, PALETTE
 from tests.helpers import all_files

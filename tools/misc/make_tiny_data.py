@@ -32,9 +32,7 @@ DATASETS = ('coco', 'voc', 'ade20k', 'potsdam', 'loveda', 'dota', 'star')
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Write a tiny set of generated scenes (coloured shapes) in the layout the '
-        'host library reads. Unset options take the generator defaults: 64 training and 16 '
-        'validation images of 128 px for coco, dota and star (dota also 8 unlabelled test '
-        'images), 16 and 8 for the others (192 px for voc).')
+        "host library reads. Options left out keep the generator's defaults (mona_mm.testing).")
     parser.add_argument('dataset', choices=DATASETS)
     parser.add_argument('out_dir', help='dataset root (voc: the VOCdevkit folder)')
     parser.add_argument('--num-train', type=int,
