@@ -1,51 +1,94 @@
 """Training and inference cost of every tuning method, side by side, as ratios.
 
     python benchmarks/bench_tuning.py                      # Swin-T backbone, Mask R-CNN, UperNet
-    python benchmarks/bench_tuning.py --task upernet --size 512 --batch 2 --device cuda
+    python benchmarks/bench_tuning.py --task upernet --size 512 --batch 2 --device cuda --amp
     python benchmarks/bench_tuning.py --tiny               # seconds; what the test suite runs
+
+The measurement is benchmarks/tuning_cost.py; results and how to read them: docs/benchmarks.md.
 """
 import argparse
 import os
 import os.path as osp
+import platform
 import sys
 
-# the CPU memory column uses the profiler: keep its warnings out of the tables
+# the CPU memory column uses the profiler: keep its C++ warnings out of the tables
 os.environ.setdefault('TORCH_CPP_LOG_LEVEL', 'ERROR')
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mona_mm.benchmark import (INFER_COLUMNS, METHODS, TASKS, TRAIN_COLUMNS,  # noqa: E402
-                               compare_inference, compare_training, environment, format_rows)
+import torch  # noqa: E402
+
+from benchmarks.tuning_cost import (TASKS, compare_inference, compare_training,  # noqa: E402
+                                    default_methods)
+from mona_mm.utils.params import format_table  # noqa: E402
+
+TINY_METHODS = ['Full', 'Adapter', 'Mona', 'Mona+cp']
+
+#: (row key, header, cell format) of each table's columns
+TRAIN_COLUMNS = [('method', 'method', str),
+                 ('step', 'step', lambda v: f'{v * 1000:.0f} ms'),
+                 ('step_ratio', 'vs Full', lambda v: f'{v:.2f}x'),
+                 ('memory', 'memory', lambda v: f'{v / 2**20:.0f} MiB'),
+                 ('memory_ratio', 'vs Full', lambda v: f'{v:.2f}x'),
+                 ('trainable', 'trainable', lambda v: f'{v:,}')]
+INFER_COLUMNS = [('model', 'backbone', str),
+                 ('latency', 'latency', lambda v: f'{v * 1000:.1f} ms'),
+                 ('ratio', 'vs plain', lambda v: f'{v:.2f}x')]
+
+
+def table(rows, columns) -> str:
+    """The rows as a text table with the given columns."""
+    return format_table([[header for _, header, _ in columns]] +
+                        [[fmt(row[key]) for key, _, fmt in columns] for row in rows])
+
+
+def environment(device: str) -> str:
+    """One line naming the device, threads and library versions the numbers depend on."""
+    import mmdet
+    import mmengine
+    name = torch.cuda.get_device_name() if device == 'cuda' else platform.processor() or 'cpu'
+    return (f'device {device} ({name}), {torch.get_num_threads()} threads, '
+            f'torch {torch.__version__}, mmengine {mmengine.__version__}, '
+            f'mmdet {mmdet.__version__}, python {platform.python_version()}')
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--task', choices=list(TASKS) + ['all'], default='all')
-    parser.add_argument('--methods', nargs='+', default=list(METHODS),
-                        help='tuning methods; METHOD+cp adds with_cp=True')
+    parser.add_argument('--methods', nargs='+', default=None,
+                        help='tuning methods (default: every registered one, and Mona+cp); '
+                        'METHOD+cp adds with_cp=True')
     parser.add_argument('--size', type=int, default=256, help='square input size')
     parser.add_argument('--batch', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=3)
-    parser.add_argument('--device', default='cuda' if __import__('torch').cuda.is_available()
-                        else 'cpu')
+    parser.add_argument('--device', choices=['cpu', 'cuda'],
+                        default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--amp', action='store_true',
+                        help='float16 autocast with a dynamic loss scale, as tools/train.py '
+                        '--amp (meant for cuda)')
     parser.add_argument('--tiny', action='store_true',
-                        help='64 px, Full/Adapter/Mona/Mona+cp, one repeat: a smoke run')
+                        help=f'64 px, {"/".join(TINY_METHODS)}, one repeat: a smoke run')
     args = parser.parse_args()
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        parser.error('--device cuda: PyTorch sees no CUDA device here.')
     if args.tiny:
         args.size, args.batch, args.repeats = 64, 2, 1  # batch 2: UperNet's pooled BN
-        args.methods = ['Full', 'Adapter', 'Mona', 'Mona+cp']
-    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+        args.methods = TINY_METHODS
+    methods = args.methods or default_methods()
     print(environment(args.device))
     print(f'command: python benchmarks/bench_tuning.py {" ".join(sys.argv[1:])}')
-    tasks = list(TASKS) if args.task == 'all' else [args.task]
-    for task in tasks:
-        rows = compare_training(task, args.methods, args.size, args.batch, args.repeats,
-                                device=args.device, root=root)
-        print(f'\n## training step, {task}, Swin-T, {args.size}x{args.size}, batch {args.batch}')
-        print(format_rows(rows, *TRAIN_COLUMNS))
-    rows = compare_inference(args.size, 1, 3 if args.tiny else 10, device=args.device)
-    print(f'\n## inference, Swin-T backbone, {args.size}x{args.size}, batch 1')
-    print(format_rows(rows, *INFER_COLUMNS))
+    precision = ', AMP (float16)' if args.amp else ''
+    for task in list(TASKS) if args.task == 'all' else [args.task]:
+        rows = compare_training(task, methods, args.size, args.batch, args.repeats,
+                                device=args.device, amp=args.amp)
+        print(f'\n## training step, {task}, Swin-T, {args.size}x{args.size}, batch {args.batch}'
+              f'{precision}')
+        print(table(rows, TRAIN_COLUMNS))
+    rows = compare_inference(args.size, 1, 3 if args.tiny else 10, device=args.device,
+                             amp=args.amp)
+    print(f'\n## inference, Swin-T backbone, {args.size}x{args.size}, batch 1{precision}')
+    print(table(rows, INFER_COLUMNS))
 
 
 if __name__ == '__main__':

@@ -147,13 +147,13 @@ def test_with_cp_same_output_and_grads(tiny_swin_cfg):
 def test_with_cp_lowers_the_peak_memory_of_a_training_step(tiny_swin_cfg):
     """Measured from the allocator's records (bytes, not time): checkpointing frees each
     block's activations and keeps only its input, even with a frozen stem in front."""
-    from mona_mm.benchmark import _cpu_step_peak
+    from benchmarks.memory import cpu_step_peak
     x = torch.randn(2, 3, 128, 128)
     peaks = []
     for with_cp in (False, True):
         torch.manual_seed(0)
         model = SwinMona(tuning='Mona', with_cp=with_cp, **tiny_swin_cfg).train()
-        peaks.append(_cpu_step_peak(lambda: sum(o.square().mean() for o in model(x)).backward()))
+        peaks.append(cpu_step_peak(lambda: sum(o.square().mean() for o in model(x)).backward()))
     assert peaks[1] < 0.7 * peaks[0], peaks
 
 
