@@ -130,7 +130,8 @@ def make_batch(task: str, model: BaseModel, size: int, batch: int
     segmentation: random label maps; the bare backbone: a random tensor.
 
     Returns:
-        ``(inputs (batch, 3, size, size), data_samples)``.
+        ``(inputs, data_samples)``; inputs (batch, 3, H, W): ``size`` x ``size`` images, padded
+        to a multiple of 32 by the detection and segmentation preprocessors.
     """
     if TASKS[task] is None:
         g = torch.Generator().manual_seed(0)
