@@ -4,7 +4,10 @@
 # weights here: the frozen backbone is random, Mona + FPN + heads learn on top of it.
 #   python tools/misc/make_tiny_data.py coco data/tiny_coco
 #   python tools/train.py configs/tiny/mask-rcnn_swin-mona_tiny-coco.py
-_base_ = ['../mask_rcnn_swin_mona_coco.py']
+_base_ = [
+    '../_base_/mask-rcnn_swin-b_fpn_ms-crop-3x_coco.py',  # the full-size data and model
+    '../_base_/tiny/detection.py',  # `tiny`: the small Swin and CPU loading
+]
 
 data_root = 'data/tiny_coco/'
 classes = ('square', 'circle', 'triangle')
@@ -12,16 +15,7 @@ image_size = (128, 128)
 
 model = dict(
     data_preprocessor=dict(pad_size_divisor=32),
-    backbone=dict(
-        _delete_=True,
-        type='SwinMona',
-        embed_dims=32,
-        depths=(2, 2, 2, 2),
-        num_heads=(1, 2, 4, 8),
-        window_size=4,
-        drop_path_rate=0.1,
-        tuning=dict(type='Mona', bottleneck=16),
-        init_cfg=None),
+    backbone=dict(_base_.tiny.swin, _delete_=True),  # replaces Swin-B, not merged into it
     neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
     rpn_head=dict(in_channels=64, feat_channels=64),
     roi_head=dict(
@@ -49,14 +43,10 @@ test_pipeline = [
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
 train_dataloader = dict(
-    batch_size=4,
-    num_workers=0,
-    persistent_workers=False,
+    _base_.tiny.loader,
     dataset=dict(data_root=data_root, metainfo=dict(classes=classes), pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=4,
-    num_workers=0,
-    persistent_workers=False,
+    _base_.tiny.loader,
     dataset=dict(data_root=data_root, metainfo=dict(classes=classes), pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')

@@ -4,22 +4,15 @@
 # that have ground truth, as DOTAMetric does.
 #   python tools/misc/make_tiny_data.py star data/tiny_star
 #   python tools/train.py configs/tiny/oriented-rcnn-le90_swin-mona_tiny-star.py
-_base_ = ['../star/oriented-rcnn-le90_swin-b-mona_fpn_1x_star.py']
+_base_ = [
+    '../_base_/oriented-rcnn-le90_swin-b_fpn_1x_star.py',  # the full-size data and model
+    '../_base_/tiny/oriented.py',  # `tiny`: the small Swin, 128 px pipelines, CPU schedule
+]
 
 data_root = 'data/tiny_star/'
-image_size = (128, 128)
 
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='SwinMona',
-        embed_dims=32,
-        depths=(2, 2, 2, 2),
-        num_heads=(1, 2, 4, 8),
-        window_size=4,
-        drop_path_rate=0.1,
-        tuning=dict(type='Mona', bottleneck=16),
-        init_cfg=None),
+    backbone=dict(_base_.tiny.swin, _delete_=True),  # replaces Swin-B, not merged into it
     neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
     rpn_head=dict(in_channels=64, feat_channels=64),
     roi_head=dict(
@@ -30,43 +23,17 @@ model = dict(
         rcnn=dict(sampler=dict(num=128))),
     test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=100), rcnn=dict(max_per_img=50)))
 
-# mmrotate's DOTA pipelines at 128 px
-train_pipeline = [
-    dict(type='mmdet.LoadImageFromFile'),
-    dict(type='mmdet.LoadAnnotations', with_bbox=True, box_type='qbox'),
-    dict(type='ConvertBoxType', box_type_mapping=dict(gt_bboxes='rbox')),
-    dict(type='mmdet.Resize', scale=image_size, keep_ratio=True),
-    dict(type='mmdet.RandomFlip', prob=0.75, direction=['horizontal', 'vertical', 'diagonal']),
-    dict(type='mmdet.PackDetInputs')
-]
-val_pipeline = [
-    dict(type='mmdet.LoadImageFromFile'),
-    dict(type='mmdet.Resize', scale=image_size, keep_ratio=True),
-    # after Resize, so that the labels stay in original-image coordinates
-    dict(type='mmdet.LoadAnnotations', with_bbox=True, box_type='qbox'),
-    dict(type='ConvertBoxType', box_type_mapping=dict(gt_bboxes='rbox')),
-    dict(type='mmdet.PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
-]
+train_pipeline = _base_.tiny.train_pipeline
+val_pipeline = _base_.tiny.val_pipeline
 train_dataloader = dict(
-    batch_size=4,
-    num_workers=0,
-    persistent_workers=False,
-    dataset=dict(data_root=data_root, img_shape=image_size, pipeline=train_pipeline))
+    _base_.tiny.loader,
+    dataset=dict(data_root=data_root, img_shape=_base_.image_size, pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=4,
-    num_workers=0,
-    persistent_workers=False,
-    dataset=dict(data_root=data_root, img_shape=image_size, pipeline=val_pipeline))
+    _base_.tiny.loader,
+    dataset=dict(data_root=data_root, img_shape=_base_.image_size, pipeline=val_pipeline))
 test_dataloader = val_dataloader
 
-max_epochs = 12
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[10], gamma=0.1)
-]
-optim_wrapper = dict(optimizer=dict(lr=1e-3))  # from scratch, small batch: larger than 1e-4
-default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+train_cfg = _base_.tiny.train_cfg
+param_scheduler = _base_.tiny.param_scheduler
+optim_wrapper = _base_.tiny.optim_wrapper
+default_hooks = _base_.tiny.default_hooks

@@ -1,28 +1,24 @@
 # A small Swin-Mona RetinaNet on the generated tiny VOCdevkit (real VOC2007 + VOC2012 layout and
-# XML schema), trained and evaluated on a CPU in minutes. Same code path as configs/voc/ (which it
-# inherits): VOC07+12 trainval in a RepeatDataset x3, CheckedVOCDataset, FPN with extra convs on
-# input, VOC07 11-point mAP on VOC2007 test. No pretrained weights here: the frozen backbone is
-# random, Mona + FPN + head learn on top of it.
+# XML schema), trained and evaluated on a CPU in minutes. Same code path as configs/voc/ (whose
+# base it inherits): VOC07+12 trainval in a RepeatDataset x3, CheckedVOCDataset, FPN with extra
+# convs on input, VOC07 11-point mAP on VOC2007 test. No pretrained weights here: the frozen
+# backbone is random, Mona + FPN + head learn on top of it.
 #   python tools/misc/make_tiny_data.py voc data/tiny_voc/VOCdevkit
 #   python tools/train.py configs/tiny/retinanet_swin-mona_tiny-voc0712.py
-_base_ = ['../voc/retinanet_swin-l-mona_8xb2-1x_voc0712.py']
+_base_ = [
+    '../_base_/retinanet_swin-l_fpn_8xb2-1x_voc0712.py',  # the full-size data and model
+    '../_base_/tiny/detection.py',  # `tiny`: the small Swin and CPU loading
+]
 
 data_root = 'data/tiny_voc/VOCdevkit/'
 scale = (200, 120)  # mmdet's (1000, 600) / 5, for 192 px images
 
 model = dict(
     backbone=dict(
-        _delete_=True,
-        type='SwinMona',
-        embed_dims=32,
-        depths=(2, 2, 2, 2),
-        num_heads=(1, 2, 4, 8),
-        window_size=4,
-        drop_path_rate=0.1,
+        _base_.tiny.swin,
+        _delete_=True,  # replaces Swin-L, not merged into it
         out_indices=(1, 2, 3),  # as the real config: strides 8, 16, 32
-        frozen_stages=1,
-        tuning=dict(type='Mona', bottleneck=16),
-        init_cfg=None),  # random frozen backbone: nothing can be downloaded here
+        frozen_stages=1),
     neck=dict(in_channels=[64, 128, 256], out_channels=64),
     bbox_head=dict(in_channels=64, feat_channels=64, stacked_convs=2),
     test_cfg=dict(nms_pre=200, max_per_img=20))
@@ -42,34 +38,18 @@ test_pipeline = [
         type='PackDetInputs',
         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
-# num_workers=0: the data is tiny and worker processes cost more than they save
+
+# the full-size config's two trainval sets (VOC2007, VOC2012), read from the tiny data
 train_dataloader = dict(
-    batch_size=4,
-    num_workers=0,
-    persistent_workers=False,
+    _base_.tiny.loader,
     dataset=dict(  # RepeatDataset, times=3
-        dataset=dict(  # ConcatDataset of VOC2007 and VOC2012 trainval
+        dataset=dict(  # ConcatDataset
             datasets=[
-                dict(
-                    type='CheckedVOCDataset',
-                    data_root=data_root,
-                    ann_file='VOC2007/ImageSets/Main/trainval.txt',
-                    data_prefix=dict(sub_data_root='VOC2007/'),
-                    filter_cfg=dict(filter_empty_gt=True, min_size=32, bbox_min_size=32),
-                    pipeline=train_pipeline),
-                dict(
-                    type='CheckedVOCDataset',
-                    data_root=data_root,
-                    ann_file='VOC2012/ImageSets/Main/trainval.txt',
-                    data_prefix=dict(sub_data_root='VOC2012/'),
-                    filter_cfg=dict(filter_empty_gt=True, min_size=32, bbox_min_size=32),
-                    pipeline=train_pipeline),
+                dict(trainval, data_root=data_root, pipeline=train_pipeline)
+                for trainval in _base_.train_dataloader.dataset.dataset.datasets
             ])))
 val_dataloader = dict(
-    batch_size=4,
-    num_workers=0,
-    persistent_workers=False,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    _base_.tiny.loader, dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 # the real schedule's shape (one lr step at 3/4 of the epochs) over 12 epochs of 24 iterations
