@@ -18,3 +18,9 @@ TINY_SWIN = dict(embed_dims=16, depths=(2, 2, 2, 2), num_heads=(1, 2, 2, 4), win
 @pytest.fixture
 def tiny_swin_cfg():
     return dict(TINY_SWIN)
+
+
+def pytest_configure(config):
+    """Register the ``cuda`` marker: tests that need a CUDA device (tests/test_cuda/, skipped
+    without one; run them with ``python -m pytest -m cuda tests/test_cuda``)."""
+    config.addinivalue_line('markers', 'cuda: needs a CUDA device; skipped without one')
