@@ -1,16 +1,28 @@
-"""mona_mm: Mona (CVPR 2025) and the delta-tuning baselines on Swin for OpenMMLab 2.0.
+"""mona_mm: Mona (CVPR 2025) and the delta-tuning baselines for OpenMMLab 2.0.
 
 ``import mona_mm`` (or ``custom_imports=dict(imports=['mona_mm'])`` in a config) applies the
-compatibility shims of :mod:`mona_mm.compat` and registers ``SwinMona`` (MODELS),
-``DeltaTuningHook`` and ``RNGStateHook`` (HOOKS) in mmengine's root registries, where mmdet, mmseg
-and mmrotate configs all find them, and the dataset types of :mod:`mona_mm.datasets` in the host
-libraries' registries.
+shims every host needs (:mod:`mona_mm.compat`), registers the backbones (``SwinMona``) in
+mmengine's root ``MODELS`` and the hooks (``DeltaTuningHook``, ``RNGStateHook``) in its root
+``HOOKS``, where mmdet, mmseg and mmrotate configs all find them, and registers the dataset types
+of each installed host among detection and segmentation (:mod:`mona_mm.det`,
+:mod:`mona_mm.seg`). Rotated detection is opt-in (:mod:`mona_mm.rotate`, whose shims patch
+mmrotate's imports), and so is the generated test data (:mod:`mona_mm.testing`).
+
+Layers: :mod:`mona_mm.layers` (pure PyTorch adapters) < :mod:`mona_mm.tuning` (methods as specs)
+< :mod:`mona_mm.models` (backbone families) < hosts, hooks, checkpoints, runner.
 """
+import importlib
+import importlib.util
+
 from . import compat
 
 compat.apply_all()
 
-from . import datasets, hooks, models, tuning  # noqa: E402,F401  (registration)
+from . import hooks, layers, models, tuning  # noqa: E402  (registration)
 from .version import __version__  # noqa: E402
 
-__all__ = ['__version__', 'compat', 'datasets', 'hooks', 'models', 'tuning']
+for _host, _package in (('mmdet', 'det'), ('mmseg', 'seg')):
+    if importlib.util.find_spec(_host) is not None:
+        importlib.import_module(f'{__name__}.{_package}')
+
+__all__ = ['__version__', 'compat', 'hooks', 'layers', 'models', 'tuning']

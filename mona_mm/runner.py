@@ -22,9 +22,10 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mona_mm  # noqa: F401  (shims and registration before any host library module loads)
-from mona_mm.compat import import_mmrotate
 
-SCOPES = ('mmdet', 'mmseg', 'mmrotate')
+#: host library (a config's default_scope) -> our package that registers into it
+HOSTS = {'mmdet': 'mona_mm.det', 'mmseg': 'mona_mm.seg', 'mmrotate': 'mona_mm.rotate'}
+SCOPES = tuple(HOSTS)
 
 
 def register_scope(cfg: Config) -> str:
@@ -33,8 +34,7 @@ def register_scope(cfg: Config) -> str:
     if scope not in SCOPES:
         raise ValueError(f'default_scope {scope!r} is not supported; mona_mm tools run configs '
                          f'of {SCOPES}.')
-    if scope == 'mmrotate':
-        import_mmrotate()
+    importlib.import_module(HOSTS[scope])  # for mmrotate: the shims it needs to import, first
     importlib.import_module(f'{scope}.utils').register_all_modules(init_default_scope=False)
     return scope
 

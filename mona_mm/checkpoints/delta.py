@@ -18,7 +18,6 @@ import torch.nn as nn
 from mmengine.logging import MMLogger, print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from mona_mm.models.backbones.swin_checkpoint import load_swin_pretrained
 
 DELTA_KEY = 'mona_mm_delta'
 
@@ -26,7 +25,8 @@ DELTA_KEY = 'mona_mm_delta'
 def _backbone(model: nn.Module) -> nn.Module:
     backbone = getattr(model, 'backbone', None)
     if backbone is None or not hasattr(backbone, 'trainable_param_names'):
-        raise TypeError('Delta checkpoints need a model whose backbone is a SwinMona.')
+        raise TypeError('Delta checkpoints need a model whose backbone is a tuned backbone '
+                        '(SwinMona, ViTMona).')
     return backbone
 
 
@@ -100,8 +100,7 @@ def load_delta(model: nn.Module, delta, base: Optional[str] = None, logger=None)
     base = base or record.get('base') or (backbone.init_cfg or {}).get('checkpoint')
     if base is None:
         raise ValueError('The delta needs its base weights: pass --base BASE_CHECKPOINT.')
-    load_swin_pretrained(backbone, base, convert_weights=backbone.convert_weights,
-                         strict=True, logger=logger)
+    backbone.load_pretrained(base, strict=True, logger=logger)
     own = model.state_dict()
     frozen = frozen_backbone_keys(model)
     if fingerprint(own, frozen) != record['base_fingerprint']:

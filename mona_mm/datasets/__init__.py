@@ -1,14 +1,7 @@
-"""Datasets and dataset utilities of mona_mm.
-
-Importing this package (done by ``import mona_mm``) registers the checked dataset classes of
-:mod:`.checks` (``CheckedADE20KDataset``, ``CheckedPotsdamDataset``, ``CheckedLoveDADataset`` in
-mmseg's registry, ``CheckedVOCDataset`` in mmdet's) and ``STARDataset`` in mmrotate's.
+"""What the dataset types of every host share (no host library is imported here): file checks
+whose errors name the bad file. The types themselves live with their host: ``mona_mm.det``,
+``mona_mm.seg``, ``mona_mm.rotate``. Generated tiny sets are in the opt-in ``mona_mm.testing``.
 """
-from .checks import (CheckedADE20KDataset, CheckedLoveDADataset, CheckedPotsdamDataset,
-                     CheckedVOCDataset, check_seg_pair)
-from .star import STAR_CLASSES, STARDataset
+from .checks import ChecksSegPairs, NamesItsFiles, check_seg_pair, image_size_and_mode
 
-__all__ = [
-    'CheckedADE20KDataset', 'CheckedPotsdamDataset', 'CheckedLoveDADataset', 'CheckedVOCDataset',
-    'check_seg_pair', 'STARDataset', 'STAR_CLASSES'
-]
+__all__ = ['ChecksSegPairs', 'NamesItsFiles', 'check_seg_pair', 'image_size_and_mode']

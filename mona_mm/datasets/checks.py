@@ -1,4 +1,5 @@
-"""Datasets that fail naming the file: thin subclasses of mmseg's and mmdet's own dataset classes.
+"""Datasets that fail naming the file: what the thin subclasses of mmseg's and mmdet's own dataset
+classes share.
 
 What the host libraries (mmseg 1.2.2, mmdet 3.3.0) report for a broken dataset, and what the
 subclasses report instead:
@@ -20,18 +21,15 @@ subclasses report instead:
   equal size``); here the file and the converter are named.
 * a missing image, label PNG or XML file: ``FileNotFoundError`` naming it, in both.
 
-The subclasses change nothing else: same arguments, metainfo, pipelines and outputs. Configs
-use them by type (``type='CheckedADE20KDataset'``); they are registered in the host library's
-``DATASETS`` registry when this module is imported (``mona_mm.datasets`` imports it).
+The subclasses change nothing else: same arguments, metainfo, pipelines and outputs. This module
+holds what they share and imports no host library; the subclasses live with their host
+(``mona_mm.seg.datasets``, ``mona_mm.det.datasets``) and are registered in its ``DATASETS``
+registry when that package is imported (``import mona_mm`` imports both). Configs use them by type
+(``type='CheckedADE20KDataset'``).
 """
 import os.path as osp
-import xml.etree.ElementTree as ET
 from typing import List, Optional
 
-from mmdet.datasets import VOCDataset
-from mmdet.registry import DATASETS as DET_DATASETS
-from mmseg.datasets import ADE20KDataset, LoveDADataset, PotsdamDataset
-from mmseg.registry import DATASETS as SEG_DATASETS
 from PIL import Image
 
 #: PIL modes of single-channel label maps (class indices)
@@ -89,7 +87,7 @@ def check_seg_pair(img_path: str, seg_map_path: Optional[str]) -> None:
             f'its image.')
 
 
-class _NamesItsFiles:
+class NamesItsFiles:
     """Mixin for ``BaseDataset`` subclasses: a missing root or an empty sample list is named."""
 
     def _sample_source(self) -> str:
@@ -130,7 +128,7 @@ class _NamesItsFiles:
         return kept
 
 
-class _ChecksSegPairs(_NamesItsFiles):
+class ChecksSegPairs(NamesItsFiles):
     """Mixin for mmseg datasets: each sample's label map is checked when the sample is read."""
 
     def get_data_info(self, idx: int) -> dict:
@@ -139,41 +137,3 @@ class _ChecksSegPairs(_NamesItsFiles):
         if self.backend_args is None:  # local files: read the headers
             check_seg_pair(info['img_path'], info.get('seg_map_path'))
         return info
-
-
-@SEG_DATASETS.register_module()
-class CheckedADE20KDataset(_ChecksSegPairs, ADE20KDataset):
-    """mmseg's ``ADE20KDataset`` whose errors name the file (see the module docstring)."""
-
-
-@SEG_DATASETS.register_module()
-class CheckedPotsdamDataset(_ChecksSegPairs, PotsdamDataset):
-    """mmseg's ``PotsdamDataset`` whose errors name the file (see the module docstring)."""
-
-
-@SEG_DATASETS.register_module()
-class CheckedLoveDADataset(_ChecksSegPairs, LoveDADataset):
-    """mmseg's ``LoveDADataset`` whose errors name the file (see the module docstring)."""
-
-
-@DET_DATASETS.register_module()
-class CheckedVOCDataset(_NamesItsFiles, VOCDataset):
-    """mmdet's ``VOCDataset`` whose errors name the file (see the module docstring)."""
-
-    def parse_data_info(self, img_info: dict) -> dict:
-        """mmdet's parsing of one XML file; its errors are re-raised naming the file.
-
-        Raises:
-            ValueError: The XML file is not well-formed or lacks a field the VOC schema needs.
-        """
-        try:
-            return super().parse_data_info(img_info)
-        except ET.ParseError as e:
-            raise ValueError(f'The VOC annotation {img_info["xml_path"]} is not well-formed '
-                             f'XML: {e}') from e
-        except (AttributeError, TypeError, ValueError) as e:
-            # mmdet reads size/width/height and object/name/difficult/bndbox/{x,y}{min,max}
-            raise ValueError(f'The VOC annotation {img_info["xml_path"]} lacks a field or has a '
-                             f'non-numeric value where the VOC schema needs one '
-                             f'(size/width, size/height, object/name, object/bndbox/xmin ...): '
-                             f'{type(e).__name__}: {e}') from e

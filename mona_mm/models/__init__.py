@@ -1,4 +1,7 @@
-from .adapters import Mona, MonaOp
-from .backbones import LoadReport, SwinMona, SwinMonaBlock, load_swin_pretrained
+"""Backbones that host the tuning methods (registered in mmengine's root ``MODELS``)."""
+from mona_mm.layers import merge_adapters
+from .backbones import DeltaTunedBackbone, LoadReport, SlotBlock, SwinMona, SwinMonaBlock
 
-__all__ = ['LoadReport', 'Mona', 'MonaOp', 'SwinMona', 'SwinMonaBlock', 'load_swin_pretrained']
+__all__ = [
+    'DeltaTunedBackbone', 'LoadReport', 'SlotBlock', 'SwinMona', 'SwinMonaBlock', 'merge_adapters'
+]

@@ -1,8 +1,8 @@
 """Adapter (sequential, Houlsby et al., ICML 2019), as the Mona paper's baseline."""
 from typing import Optional, Sequence
 
-from mona_mm.models.adapters.bottleneck import BottleneckAdapter
-from .base import TUNING_METHODS, TuningMethod
+from mona_mm.layers import BottleneckAdapter
+from .base import TUNING_METHODS, TunableBackbone, TuningMethod
 
 
 @TUNING_METHODS.register_module()
@@ -23,7 +23,7 @@ class Adapter(TuningMethod):
         self.drop = drop
         self.stages = stages
 
-    def insert(self, backbone) -> None:
+    def insert(self, backbone: TunableBackbone) -> None:
         for block in backbone.select_blocks(self.stages, owner=self.name):
             for slot, name in (('attn_branch', 'adapter1'), ('ffn_branch', 'adapter2')):
                 block.add_adapter(slot, name,

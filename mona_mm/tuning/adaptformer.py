@@ -1,8 +1,8 @@
 """AdaptFormer (parallel adapter, Chen et al., NeurIPS 2022), as the Mona paper's baseline."""
 from typing import Optional, Sequence
 
-from mona_mm.models.adapters.bottleneck import BottleneckAdapter
-from .base import TUNING_METHODS, TuningMethod
+from mona_mm.layers import BottleneckAdapter
+from .base import TUNING_METHODS, TunableBackbone, TuningMethod
 
 
 @TUNING_METHODS.register_module()
@@ -25,7 +25,7 @@ class AdaptFormer(TuningMethod):
         self.scale = scale
         self.stages = stages
 
-    def insert(self, backbone) -> None:
+    def insert(self, backbone: TunableBackbone) -> None:
         for block in backbone.select_blocks(self.stages, owner=self.name):
             block.add_adapter(
                 'ffn_parallel', 'adaptformer',

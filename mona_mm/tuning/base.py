@@ -1,9 +1,10 @@
-"""A delta-tuning method is data, not a backbone subclass.
+"""A delta-tuning method is data, not a backbone subclass, and it knows no backbone family.
 
-A method says two things about a Swin backbone (``mona_mm.models.SwinMona``):
+A method says two things about a backbone that implements :class:`TunableBackbone` (``SwinMona``,
+``ViTMona``):
 
-* which modules it *inserts* (``insert``): adapters placed in named slots of each block (see
-  ``SwinMonaBlock.SLOTS``) or layers it wraps in place;
+* which modules it *inserts* (``insert``): adapter layers (:mod:`mona_mm.layers`) placed in named
+  slots of the blocks (:class:`TunableBlock`), or a wrapper around a block's fused ``qkv``;
 * which *pretrained* parameters stay trainable (``trainable_base``: a set of the backbone's
   parameter names; BitFit: the names containing ``bias``; Full: all of them).
 
@@ -11,15 +12,57 @@ Every parameter a method inserts is trainable; which parameters those are is fou
 (the backbone compares its parameter names before and after insertion), never by name substring.
 Methods are registered in ``TUNING_METHODS`` and chosen in a config by
 ``tuning=dict(type='Mona', bottleneck=64)`` or a list of such dicts to combine methods.
-Adding a method means one new file in this package plus one row in the test matrix.
+Adding a method: docs/design.md ("Adding a tuning method") has the checklist.
 """
 import inspect
-from typing import TYPE_CHECKING, Any, Dict, List, Sequence, Set, Union
+from typing import Any, Dict, List, Optional, Protocol, Sequence, Set, Union
 
+import torch.nn as nn
 from mmengine.registry import Registry
 
-if TYPE_CHECKING:
-    from mona_mm.models.backbones.swin_mona import SwinMona
+
+class TunableBlock(Protocol):
+    """What a tuning method may use of one transformer block.
+
+    The block's forward has five named slots (docs/design.md, "Placements")::
+
+        a = attn_branch(ls1(attn(norm1(x))))       x = attn_out(x + drop_path(a))
+        f = ffn_branch(ls2(ffn(norm2(x))))         x = ffn_out(x + drop_path(f) + ffn_parallel(x))
+
+    A module in a slot is called as ``module(x, hw_shape) -> Tensor`` with ``x`` of shape
+    (B, N, C) and ``hw_shape`` the (H, W) of the patch-token map (``N - H * W`` leading tokens are
+    off the map: a ViT's class and register tokens).
+    """
+
+    #: channels C of the block's tokens
+    embed_dims: int
+    #: the block's fused query-key-value projection, C -> 3C
+    qkv: nn.Module
+
+    def set_qkv(self, module: nn.Module) -> None:
+        """Replace the fused query-key-value projection."""
+
+    def add_adapter(self, slot: str, name: str, module: nn.Module) -> None:
+        """Insert ``module`` as child ``name`` in ``slot``."""
+
+
+class TunableBackbone(Protocol):
+    """What a tuning method may use of a backbone (implemented by ``DeltaTunedBackbone``)."""
+
+    #: names of the backbone's own (pretrained) parameters, before any insertion
+    base_param_names: Set[str]
+
+    def select_blocks(self, stages: Optional[Sequence[int]] = None,
+                      owner: str = 'tuning method') -> List[TunableBlock]:
+        """Blocks of the given stages (all when None), in forward order; a plain ViT has one
+        stage."""
+
+    def block_names(self) -> List[str]:
+        """Qualified names of all blocks in forward order."""
+
+    def out_norm_names(self) -> Set[str]:
+        """Names of the parameters of the output norms (not in ImageNet checkpoints)."""
+
 
 TUNING_METHODS = Registry('tuning method', scope='mona_mm', locations=['mona_mm.tuning'])
 
@@ -36,10 +79,10 @@ class TuningMethod:
     #: whether this method may be listed together with other methods
     combinable: bool = True
 
-    def insert(self, backbone: 'SwinMona') -> None:
+    def insert(self, backbone: TunableBackbone) -> None:
         """Add this method's modules to ``backbone`` (default: none)."""
 
-    def trainable_base(self, backbone: 'SwinMona') -> Set[str]:
+    def trainable_base(self, backbone: TunableBackbone) -> Set[str]:
         """Names of pretrained backbone parameters that stay trainable (default: none).
 
         ``backbone.base_param_names`` holds every candidate name.

@@ -1,7 +1,7 @@
 """Full fine-tuning: every backbone parameter trains (the paper's reference baseline)."""
 from typing import Set
 
-from .base import TUNING_METHODS, TuningMethod
+from .base import TUNING_METHODS, TunableBackbone, TuningMethod
 
 
 @TUNING_METHODS.register_module()
@@ -10,5 +10,5 @@ class Full(TuningMethod):
 
     combinable = False
 
-    def trainable_base(self, backbone) -> Set[str]:
+    def trainable_base(self, backbone: TunableBackbone) -> Set[str]:
         return set(backbone.base_param_names)

@@ -1,15 +1,15 @@
-"""LoRA on Swin's fused qkv projection, as the Mona paper's baseline (Q and V, K untouched)."""
+"""LoRA on each block's fused qkv projection, as the Mona paper's baseline (Q and V, K untouched)."""
 from typing import Optional, Sequence
 
-from mona_mm.models.adapters.lora import LoRALinear
-from .base import TUNING_METHODS, TuningMethod
+from mona_mm.layers import LoRALinear
+from .base import TUNING_METHODS, TunableBackbone, TuningMethod
 
 _QKV = {'q': 0, 'k': 1, 'v': 2}
 
 
 @TUNING_METHODS.register_module()
 class LoRA(TuningMethod):
-    """Low-rank updates of the chosen parts of every ``attn.w_msa.qkv``.
+    """Low-rank updates of the chosen parts of every block's fused ``qkv`` projection.
 
     The qkv layer keeps its pretrained ``weight``/``bias`` (same keys); ``lora_A``/``lora_B`` are
     added, B zero-initialised, so the model starts exactly as the pretrained one.
@@ -29,17 +29,16 @@ class LoRA(TuningMethod):
         bad = [t for t in targets if t not in _QKV]
         if bad or not targets:
             raise ValueError(f'LoRA targets {list(targets)} are not valid; choose from '
-                             f"{sorted(_QKV)} (the parts of Swin's fused qkv projection).")
+                             f'{sorted(_QKV)} (the parts of the fused qkv projection).')
         self.rank = rank
         self.alpha = alpha
         self.dropout = dropout
         self.targets = tuple(targets)
         self.stages = stages
 
-    def insert(self, backbone) -> None:
+    def insert(self, backbone: TunableBackbone) -> None:
         for block in backbone.select_blocks(self.stages, owner=self.name):
-            attn = block.attn.w_msa
-            if isinstance(attn.qkv, LoRALinear):
+            if isinstance(block.qkv, LoRALinear):
                 raise ValueError('LoRA is already applied to this qkv projection.')
-            attn.qkv = LoRALinear(attn.qkv, [_QKV[t] for t in self.targets], 3, self.rank,
-                                  self.alpha, self.dropout)
+            block.set_qkv(LoRALinear(block.qkv, [_QKV[t] for t in self.targets], 3,
+                                     self.rank, self.alpha, self.dropout))

@@ -3,8 +3,8 @@ block, on the attention and the MLP branch outputs before the residual add (insi
 like Adapter)."""
 from typing import Optional, Sequence
 
-from mona_mm.models.adapters.lorand import LoRand as LoRandLayer
-from .base import TUNING_METHODS, TuningMethod
+from mona_mm.layers import LoRandLayer
+from .base import TUNING_METHODS, TunableBackbone, TuningMethod
 
 
 @TUNING_METHODS.register_module()
@@ -25,7 +25,7 @@ class LoRand(TuningMethod):
         self.kernel = kernel
         self.stages = stages
 
-    def insert(self, backbone) -> None:
+    def insert(self, backbone: TunableBackbone) -> None:
         for block in backbone.select_blocks(self.stages, owner=self.name):
             for slot, name in (('attn_branch', 'lorand1'), ('ffn_branch', 'lorand2')):
                 block.add_adapter(

@@ -1,11 +1,8 @@
-"""Mona: two Multi-cognitive Visual Adapters per Swin block (MONA_SPEC.md section 1)."""
-from typing import TYPE_CHECKING, Optional, Sequence
+"""Mona: two Multi-cognitive Visual Adapters per block (docs/spec.md section 1)."""
+from typing import Optional, Sequence
 
-from mona_mm.models.adapters.mona import Mona as MonaLayer
-from .base import TUNING_METHODS, TuningMethod
-
-if TYPE_CHECKING:
-    from mona_mm.models.backbones.swin_mona import SwinMona
+from mona_mm.layers import MonaLayer
+from .base import TUNING_METHODS, TunableBackbone, TuningMethod
 
 
 @TUNING_METHODS.register_module()
@@ -31,7 +28,7 @@ class Mona(TuningMethod):
         self.init_scale = init_scale
         self.stages = stages
 
-    def insert(self, backbone: 'SwinMona') -> None:
+    def insert(self, backbone: TunableBackbone) -> None:
         for block in backbone.select_blocks(self.stages, owner=self.name):
             for slot, name in (('attn_out', 'mona1'), ('ffn_out', 'mona2')):
                 block.add_adapter(slot, name,

@@ -1,13 +1,13 @@
-"""Partial-k: train the last k blocks of the backbone (the paper's Partial-1 trains
-``stages.3.blocks.1``; the output norms stay frozen)."""
+"""Partial-k: train the last k blocks of the backbone (the paper's Partial-1 trains Swin's last
+block; the output norms stay frozen)."""
 from typing import Set
 
-from .base import TUNING_METHODS, TuningMethod
+from .base import TUNING_METHODS, TunableBackbone, TuningMethod
 
 
 @TUNING_METHODS.register_module()
 class Partial(TuningMethod):
-    """The last ``num_blocks`` Swin blocks train in full.
+    """The last ``num_blocks`` blocks of the backbone (in forward order) train in full.
 
     Args:
         num_blocks (int): How many blocks, counted from the last one. Default: 1 (Partial-1).
@@ -16,7 +16,7 @@ class Partial(TuningMethod):
     def __init__(self, num_blocks: int = 1) -> None:
         self.num_blocks = num_blocks
 
-    def trainable_base(self, backbone) -> Set[str]:
+    def trainable_base(self, backbone: TunableBackbone) -> Set[str]:
         names = backbone.block_names()
         if not 1 <= self.num_blocks <= len(names):
             raise ValueError(f'Partial: num_blocks={self.num_blocks} but the backbone has '

@@ -1,4 +1,5 @@
-"""A missing or malformed dataset gives an error naming the file (mona_mm.datasets.checks).
+"""A missing or malformed dataset gives an error naming the file (mona_mm.datasets.checks, and
+the dataset types of mona_mm.det and mona_mm.seg that use it).
 
 Each case is built the way the runner builds it: the dataset settings of our real configs,
 through the host library's registry, on a generated fixture that is then broken.
@@ -18,9 +19,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-import mona_mm.datasets  # noqa: F401  (registers the Checked* dataset types)
-from mona_mm.datasets.synthetic_seg import make_synthetic_seg
-from mona_mm.datasets.synthetic_voc import make_synthetic_voc
+from mona_mm.testing import make_synthetic_seg, make_synthetic_voc
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ADE_CONFIG = osp.join(ROOT, 'configs', 'ade20k', 'upernet_swin-l-mona_8xb2-160k_ade20k-512x512.py')

@@ -1,13 +1,13 @@
-"""The Mona layer against MONA_SPEC.md section 1, written out with functional ops."""
+"""The Mona layer against docs/spec.md section 1, written out with functional ops."""
 import pytest
 import torch
 import torch.nn.functional as F
 
-from mona_mm.models import Mona, MonaOp
+from mona_mm.layers import MonaLayer, MonaOp
 
 
-def spec_mona(m: Mona, x: torch.Tensor, hw) -> torch.Tensor:
-    """MONA_SPEC.md section 1, step by step (eval mode: dropout is identity)."""
+def spec_mona(m: MonaLayer, x: torch.Tensor, hw) -> torch.Tensor:
+    """docs/spec.md section 1, step by step (eval mode: dropout is identity)."""
     h, w = hw
     b, n, c = x.shape
     x1 = F.layer_norm(x, (c, ), m.norm.weight, m.norm.bias, 1e-5) * m.gamma + x * m.gammax
@@ -26,7 +26,7 @@ def spec_mona(m: Mona, x: torch.Tensor, hw) -> torch.Tensor:
 @pytest.mark.parametrize('channels,hw,bottleneck', [(32, (5, 7), 64), (48, (8, 8), 16)])
 def test_mona_matches_spec_formula(channels, hw, bottleneck):
     torch.manual_seed(0)
-    m = Mona(channels, bottleneck=bottleneck).eval()
+    m = MonaLayer(channels, bottleneck=bottleneck).eval()
     with torch.no_grad():  # move gamma off its tiny init so the LayerNorm branch matters
         m.gamma.normal_()
         m.gammax.normal_()
@@ -39,7 +39,7 @@ def test_mona_fast_forward_matches_spec_in_values_and_grads(fused):
     """The folded LayerNorm scaling and the copy-free channels-last layout are speed changes
     only: same outputs and the same gradients for the input and every parameter."""
     torch.manual_seed(0)
-    m = Mona(24, bottleneck=16, drop=0.)
+    m = MonaLayer(24, bottleneck=16, drop=0.)
     m.adapter_conv.fused = fused
     with torch.no_grad():
         m.gamma.normal_()
@@ -58,7 +58,7 @@ def test_mona_fast_forward_matches_spec_in_values_and_grads(fused):
 
 
 def test_mona_initialisation_and_parameter_count():
-    m = Mona(128)
+    m = MonaLayer(128)
     assert sum(p.numel() for p in m.parameters()) == 133 * 128 + 9728
     assert torch.all(m.gamma == 1e-6) and torch.all(m.gammax == 1.0)
     assert torch.all(m.project1.bias == 0) and torch.all(m.project2.bias == 0)
@@ -70,7 +70,7 @@ def test_mona_initialisation_and_parameter_count():
 
 def test_mona_dropout_active_in_train_mode_only():
     torch.manual_seed(0)
-    m = Mona(16, bottleneck=8, drop=0.5)
+    m = MonaLayer(16, bottleneck=8, drop=0.5)
     x = torch.randn(1, 16, 16)
     assert not torch.equal(m.train()(x, (4, 4)), m.train()(x, (4, 4)))
     assert torch.equal(m.eval()(x, (4, 4)), m.eval()(x, (4, 4)))
@@ -111,3 +111,23 @@ def test_fused_monaop_matches_the_official_formula_in_values_and_grads():
              for o, m in zip(outs, (fused, plain))]
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_tokens_off_the_map_bypass_only_the_convolution():
+    """A ViT's class/register tokens lead the sequence: the map tokens are computed exactly as
+    without them, and each extra token takes every step but MonaOp."""
+    torch.manual_seed(0)
+    m = MonaLayer(24, bottleneck=16).eval()
+    with torch.no_grad():
+        m.gamma.normal_()
+    hw = (3, 5)
+    x = torch.randn(2, 2 + hw[0] * hw[1], 24)
+    out = m(x, hw)
+    torch.testing.assert_close(out[:, 2:], m(x[:, 2:], hw))
+    extra = x[:, :2]
+    x1 = F.layer_norm(extra, (24, ), m.norm.weight, m.norm.bias, 1e-5) * m.gamma + extra * m.gammax
+    want = extra + F.gelu(x1 @ m.project1.weight.T + m.project1.bias) @ m.project2.weight.T + \
+        m.project2.bias
+    torch.testing.assert_close(out[:, :2], want, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match='15 tokens for a 4x4 map'):
+        m(x[:, 2:], (4, 4))

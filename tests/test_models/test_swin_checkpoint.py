@@ -7,7 +7,7 @@ from mmdet.models.backbones import SwinTransformer
 from mmengine.config import ConfigDict
 from mmengine.logging import MMLogger
 
-from mona_mm.models import SwinMona, load_swin_pretrained
+from mona_mm.models import SwinMona
 from tests.helpers import microsoft_swin_state_dict
 
 
@@ -41,7 +41,7 @@ def test_microsoft_file_loads_like_mmdet(ms_file, tiny_swin_cfg):
 
 def test_report_names_what_loaded(ms_file, tiny_swin_cfg):
     model = SwinMona(tuning=dict(type='Mona', bottleneck=8), **tiny_swin_cfg)
-    report = load_swin_pretrained(model, ms_file)
+    report = model.load_pretrained(ms_file)
     assert report.source_format.startswith('Microsoft')
     assert not report.missing and not report.unexpected
     assert set(report.missing_allowed) == model.adapter_param_names | {
@@ -63,7 +63,7 @@ def test_converted_and_prefixed_checkpoints(tmp_path, tiny_swin_cfg, prefix):
     path = tmp_path / 'ckpt.pth'
     torch.save({'state_dict': state, 'meta': {}}, path)
     model = SwinMona(tuning='Mona', **tiny_swin_cfg)
-    report = load_swin_pretrained(model, str(path))
+    report = model.load_pretrained(str(path))
     for k, v in source.state_dict().items():
         assert torch.equal(model.state_dict()[k], v)
     assert report.missing_allowed == sorted(model.adapter_param_names)
@@ -73,7 +73,7 @@ def test_wrong_architecture_is_refused_with_shapes(ms_file, tiny_swin_cfg):
     model = SwinMona(tuning='Mona', **dict(tiny_swin_cfg, embed_dims=24))
     with pytest.raises(ValueError, match=r'(?s)shape mismatches.*checkpoint \(16, 3, 4, 4\) vs '
                                          r'model \(24, 3, 4, 4\)'):
-        load_swin_pretrained(model, ms_file)
+        model.load_pretrained(ms_file)
 
 
 def test_missing_backbone_keys_are_an_error_by_default(tmp_path, tiny_swin_cfg):
@@ -82,15 +82,15 @@ def test_missing_backbone_keys_are_an_error_by_default(tmp_path, tiny_swin_cfg):
     path = tmp_path / 'partial.pth'
     torch.save(state, path)
     with pytest.raises(ValueError, match='stages.1.blocks.0.norm1.weight'):
-        load_swin_pretrained(SwinMona(tuning='Mona', **tiny_swin_cfg), str(path))
-    report = load_swin_pretrained(SwinMona(tuning='Mona', **tiny_swin_cfg), str(path),
+        SwinMona(tuning='Mona', **tiny_swin_cfg).load_pretrained(str(path))
+    report = SwinMona(tuning='Mona', **tiny_swin_cfg).load_pretrained(str(path),
                                   strict=False)
     assert report.missing == ['stages.1.blocks.0.norm1.weight']
 
 
 def test_window_size_change_resizes_bias_tables(ms_file, tiny_swin_cfg):
     model = SwinMona(tuning='Mona', **dict(tiny_swin_cfg, window_size=6))
-    report = load_swin_pretrained(model, ms_file)
+    report = model.load_pretrained(ms_file)
     assert len(report.resized) == sum(tiny_swin_cfg['depths'])
     assert not report.missing
 
@@ -101,6 +101,6 @@ def test_report_is_logged(ms_file, tiny_swin_cfg):
     handler = logging.Handler()
     handler.emit = records.append
     logger.addHandler(handler)
-    load_swin_pretrained(SwinMona(tuning='Mona', **tiny_swin_cfg), ms_file, logger=logger)
+    SwinMona(tuning='Mona', **tiny_swin_cfg).load_pretrained(ms_file, logger=logger)
     text = '\n'.join(r.getMessage() for r in records)
     assert 'Loaded' in text and 'not in checkpoint, kept at initialisation' in text

@@ -9,7 +9,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from mona_mm.models.merge import merge_adapters
+from mona_mm.models import merge_adapters
 from mona_mm.runner import build_model
 
 

@@ -1,4 +1,5 @@
-from .swin_checkpoint import LoadReport, load_swin_pretrained
+from .pretrained import LoadReport
 from .swin_mona import SwinMona, SwinMonaBlock
+from .tunable import DeltaTunedBackbone, SlotBlock
 
-__all__ = ['LoadReport', 'load_swin_pretrained', 'SwinMona', 'SwinMonaBlock']
+__all__ = ['DeltaTunedBackbone', 'LoadReport', 'SlotBlock', 'SwinMona', 'SwinMonaBlock']

@@ -8,17 +8,11 @@ state-dict keys, the Microsoft-checkpoint conversion and the numerics are those 
 
 Why not subclass mmdet's ``SwinBlock``: it hides drop-path inside the attention and FFN modules
 and adds the residual inside ``FFN``, so methods that act on a residual *branch* before drop-path
-(Adapter, LoRand) or next to it (AdaptFormer) cannot be placed without rewriting its forward. This
-file owns the block's forward instead (a dozen lines, below) and exposes named slots in it::
-
-    a = attn(norm1(x));       a = attn_branch(a)
-    x = x + drop_path(a);     x = attn_out(x)             # Mona's mona1
-    f = ffn(norm2(x));        f = ffn_branch(f)
-    x = x + drop_path(f) + ffn_parallel(x)                # AdaptFormer
-    x = ffn_out(x)                                        # Mona's mona2
-
-A tuning method (``mona_mm.tuning``) fills slots and says which pretrained parameters train; the
-backbone freezes everything else at construction, after ``init_weights`` and in ``train()``.
+(Adapter, LoRand) or next to it (AdaptFormer) cannot be placed without rewriting its forward. The
+block's forward with its named adapter slots is shared by every family (``tunable.SlotBlock``);
+this file says only how Swin's branches are computed. A tuning method (``mona_mm.tuning``) fills
+slots and says which pretrained parameters train; the backbone freezes everything else at
+construction, after ``init_weights`` and in ``train()`` (``tunable.DeltaTunedBackbone``).
 
 Deliberate differences from mmdet's ``SwinTransformer`` (documented in docs/design.md):
 ``frozen_stages`` follows the original Swin/Mona code (0: patch embedding; 1: + absolute position
@@ -29,31 +23,28 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import build_norm_layer
-from mmcv.cnn.bricks.drop import DropPath
 from mmcv.cnn.bricks.transformer import FFN
 from mmdet.models.backbones.swin import ShiftWindowMSA
 from mmdet.models.layers import PatchEmbed, PatchMerging
-from mmengine.logging import MMLogger
 from mmengine.model import BaseModule, ModuleList
 from mmengine.model.weight_init import constant_init, trunc_normal_, trunc_normal_init
 from mmengine.registry import MODELS
 from mmengine.utils import to_2tuple
 
-from mona_mm.tuning import TuningMethod, build_tuning_methods
-from ..merge import merge_adapters
-from .swin_checkpoint import load_swin_pretrained
+from .pretrained import LoadReport
+from .swin_checkpoint import adapt_swin_tensor, swin_to_backbone_keys
+from .tunable import DeltaTunedBackbone, SlotBlock, init_base_modules
 
 
-class SwinMonaBlock(BaseModule):
-    """A Swin block with named adapter slots (see the module docstring).
+class SwinMonaBlock(SlotBlock):
+    """A Swin block with named adapter slots (``tunable.SlotBlock``).
 
     Weights and keys are those of mmdet's ``SwinBlock`` (``norm1``, ``attn.w_msa.*``, ``norm2``,
     ``ffn.layers.*``); adapters are extra children named by their method (``mona1`` ...).
     """
 
-    SLOTS = ('attn_branch', 'attn_out', 'ffn_branch', 'ffn_parallel', 'ffn_out')
+    QKV = 'attn.w_msa.qkv'
 
     def __init__(self,
                  embed_dims: int,
@@ -69,11 +60,8 @@ class SwinMonaBlock(BaseModule):
                  act_cfg: dict = dict(type='GELU'),
                  norm_cfg: dict = dict(type='LN'),
                  with_cp: bool = False) -> None:
-        super().__init__()
-        self.embed_dims = embed_dims
-        self.with_cp = with_cp
+        super().__init__(embed_dims, drop_path_rate, with_cp)
         self.norm1 = build_norm_layer(norm_cfg, embed_dims)[1]
-        # drop-path is applied here, not inside attn/ffn, so branch adapters sit before it
         self.attn = ShiftWindowMSA(
             embed_dims=embed_dims,
             num_heads=num_heads,
@@ -93,43 +81,12 @@ class SwinMonaBlock(BaseModule):
             dropout_layer=None,
             act_cfg=act_cfg,
             add_identity=False)
-        self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
-        self.slots: Dict[str, List[str]] = {slot: [] for slot in self.SLOTS}
 
-    def add_adapter(self, slot: str, name: str, module: nn.Module) -> None:
-        """Insert ``module`` as child ``name`` in ``slot``.
+    def residual_attn(self, x: torch.Tensor, hw_shape: Tuple[int, int]) -> torch.Tensor:
+        return self.attn(self.norm1(x), hw_shape)
 
-        A module in any slot is called as ``module(x, hw_shape) -> Tensor``; the one in
-        ``ffn_parallel`` returns the term added next to the MLP branch, the others return the
-        transformed tensor.
-        """
-        if slot not in self.SLOTS:
-            raise KeyError(f'Unknown adapter slot {slot!r}; valid slots: {self.SLOTS}')
-        if hasattr(self, name):
-            raise ValueError(f'Cannot insert adapter {name!r}: the block already has a child or '
-                             f'attribute of that name (two methods placing the same adapter?).')
-        self.add_module(name, module)
-        self.slots[slot].append(name)
-
-    def _slot(self, slot: str, x: torch.Tensor, hw_shape: Tuple[int, int]) -> torch.Tensor:
-        for name in self.slots[slot]:
-            x = getattr(self, name)(x, hw_shape)
-        return x
-
-    def _forward(self, x: torch.Tensor, hw_shape: Tuple[int, int]) -> torch.Tensor:
-        a = self._slot('attn_branch', self.attn(self.norm1(x), hw_shape), hw_shape)
-        x = self._slot('attn_out', x + self.drop_path(a), hw_shape)
-        f = self._slot('ffn_branch', self.ffn(self.norm2(x)), hw_shape)
-        out = x + self.drop_path(f)
-        for name in self.slots['ffn_parallel']:
-            out = out + getattr(self, name)(x, hw_shape)
-        return self._slot('ffn_out', out, hw_shape)
-
-    def forward(self, x: torch.Tensor, hw_shape: Tuple[int, int]) -> torch.Tensor:
-        """Args: x: (B, H*W, C); hw_shape: (H, W). Returns: (B, H*W, C)."""
-        if self.with_cp and self.training and torch.is_grad_enabled():
-            return cp.checkpoint(self._forward, x, hw_shape, use_reentrant=False)
-        return self._forward(x, hw_shape)
+    def residual_ffn(self, x: torch.Tensor) -> torch.Tensor:
+        return self.ffn(self.norm2(x))
 
 
 class SwinMonaStage(BaseModule):
@@ -154,7 +111,7 @@ class SwinMonaStage(BaseModule):
 
 
 @MODELS.register_module()
-class SwinMona(BaseModule):
+class SwinMona(DeltaTunedBackbone):
     """Swin Transformer backbone with a declarative delta-tuning method.
 
     Arguments are those of mmdet's ``SwinTransformer`` (so its configs carry over), plus:
@@ -178,6 +135,7 @@ class SwinMona(BaseModule):
             weights (any Microsoft, mmdet/mmseg or ``backbone.``-prefixed Swin checkpoint).
     """
 
+    family = 'Swin'
     arch_zoo = {
         'tiny': dict(embed_dims=96, depths=(2, 2, 6, 2), num_heads=(3, 6, 12, 24)),
         'small': dict(embed_dims=96, depths=(2, 2, 18, 2), num_heads=(3, 6, 12, 24)),
@@ -226,7 +184,6 @@ class SwinMona(BaseModule):
         self.out_indices = tuple(out_indices)
         self.use_abs_pos_embed = use_abs_pos_embed
         self.frozen_stages = frozen_stages
-        self.train_out_norms = train_out_norms
         self.convert_weights = convert_weights
         self.strict_pretrained = strict_pretrained
 
@@ -274,50 +231,15 @@ class SwinMona(BaseModule):
         for i in self.out_indices:
             self.add_module(f'norm{i}', build_norm_layer(norm_cfg, self.num_features[i])[1])
 
-        # the tuning method(s): insert adapters, then freeze all that is not intended to train
-        self.base_param_names: Set[str] = {n for n, _ in self.named_parameters()}
-        self.tuning_methods: List[TuningMethod] = build_tuning_methods(tuning)
-        base_trainable: Set[str] = set()
-        for method in self.tuning_methods:
-            before = {n for n, _ in self.named_parameters()}
-            method.insert(self)
-            added = {n for n, _ in self.named_parameters()} - before
-            if type(method).insert is not TuningMethod.insert and not added:
-                raise ValueError(f'Tuning method {method!r} inserted no parameters: its block or '
-                                 f'stage selection matches nothing in this backbone '
-                                 f'(depths {depths}).')
-            chosen = method.trainable_base(self)
-            if type(method).trainable_base is not TuningMethod.trainable_base and not chosen:
-                raise ValueError(f'Tuning method {method!r} selects no backbone parameter.')
-            unknown = chosen - self.base_param_names
-            if unknown:
-                raise ValueError(f'Tuning method {method!r} names parameters that the backbone '
-                                 f'does not have: {sorted(unknown)[:5]}')
-            base_trainable |= chosen
-        self.deploy = deploy
-        if deploy:
-            merge_adapters(self)
-        self.adapter_param_names: Set[str] = {
-            n for n, _ in self.named_parameters()} - self.base_param_names
-        self.trainable_param_names: Set[str] = self._intended_trainable(base_trainable)
-        self._freeze()
+        self.apply_tuning(tuning, train_out_norms, deploy)
 
-    # ----------------------------------------------------------------- tuning support
-    def select_blocks(self, stages: Optional[Sequence[int]] = None,
-                      owner: str = 'tuning method') -> List[SwinMonaBlock]:
-        """Blocks of the given stages (all stages when None), in order."""
-        num = len(self.stages)
-        chosen = range(num) if stages is None else list(stages)
-        bad = [s for s in chosen if not -num <= s < num]
-        if bad:
-            raise ValueError(f'{owner}: stages {bad} do not exist; this backbone has stages '
-                             f'0..{num - 1}.')
-        return [b for s in chosen for b in self.stages[s].blocks]
+    # ----------------------------------------------------------------- the family's part
+    def tuning_stages(self) -> List[Sequence[SwinMonaBlock]]:
+        return [stage.blocks for stage in self.stages]
 
-    def block_names(self) -> List[str]:
-        """Qualified names of all blocks in forward order (``stages.{i}.blocks.{j}``)."""
-        return [f'stages.{i}.blocks.{j}' for i, stage in enumerate(self.stages)
-                for j in range(len(stage.blocks))]
+    def out_norm_names(self) -> Set[str]:
+        return {f'norm{i}.{n}' for i in self.out_indices
+                for n, _ in getattr(self, f'norm{i}').named_parameters()}
 
     def is_frozen_part(self, name: str) -> bool:
         """Whether parameter ``name`` lies in a part frozen by ``frozen_stages``."""
@@ -328,59 +250,41 @@ class SwinMona(BaseModule):
             return True
         return any(name.startswith(f'stages.{i}.') for i in range(0, fs - 1))
 
-    def _intended_trainable(self, base_trainable: Set[str]) -> Set[str]:
-        names = self.adapter_param_names | base_trainable
-        if self.train_out_norms:
-            out_norms = tuple(f'norm{i}.' for i in self.out_indices)
-            names |= {n for n in self.base_param_names if n.startswith(out_norms)}
-        return {n for n in names if not self.is_frozen_part(n)}
+    def frozen_modules(self) -> List[nn.Module]:
+        fs = self.frozen_stages
+        modules = [self.patch_embed] if fs >= 0 else []
+        if fs >= 2:
+            modules += [self.drop_after_pos] + [self.stages[i] for i in range(fs - 1)]
+        return modules
 
-    def _freeze(self) -> None:
-        for name, param in self.named_parameters():
-            param.requires_grad = name in self.trainable_param_names
-        if self.frozen_stages >= 0:
-            self.patch_embed.eval()
-        if self.frozen_stages >= 2:
-            self.drop_after_pos.eval()
-            for i in range(self.frozen_stages - 1):
-                self.stages[i].eval()
+    def convert_pretrained(self, state_dict: Dict[str, torch.Tensor]
+                           ) -> Tuple[Dict[str, torch.Tensor], LoadReport]:
+        state_dict, fmt, ignored = swin_to_backbone_keys(state_dict, self.convert_weights)
+        return state_dict, LoadReport(source_format=fmt, family=self.family, ignored=ignored)
 
-    def train(self, mode: bool = True) -> 'SwinMona':
-        super().train(mode)
-        self._freeze()
-        return self
+    def adapt_pretrained(self, key: str, value: torch.Tensor,
+                         target: torch.Size) -> Optional[torch.Tensor]:
+        return adapt_swin_tensor(key, value, target)
 
-    # ----------------------------------------------------------------- weights
-    def init_weights(self) -> None:
-        """Initialise base weights (mmdet's scratch init, or the pretrained checkpoint),
-        keep the adapters' own initialisation, and re-assert the freezing."""
-        logger = MMLogger.get_current_instance()
+    def pretrained_may_lack(self, key: str) -> bool:
+        return key.endswith('relative_position_index')  # a buffer the model computes itself
+
+    def init_base_weights(self) -> None:
+        """mmdet's scratch initialisation of Swin, and ``WindowMSA.init_weights`` (trunc-normal
+        relative-position tables, which mmdet leaves at zero; docs/design.md)."""
         if self.use_abs_pos_embed:
             trunc_normal_(self.absolute_pos_embed, std=0.02)
-        for name, m in self.named_modules():
-            if f'{name}.weight' not in self.base_param_names:
-                continue  # adapters keep the initialisation their method defines
+
+        def init(m: nn.Module) -> None:
             if isinstance(m, nn.Linear):
                 trunc_normal_init(m, std=.02, bias=0.)
             elif isinstance(m, nn.LayerNorm):
                 constant_init(m, 1.0)
+
+        init_base_modules(self, init)
         for m in self.modules():
             if hasattr(m, 'w_msa'):
                 m.w_msa.init_weights()
-        if self.init_cfg is not None and self.init_cfg.get('type') == 'Pretrained':
-            load_swin_pretrained(
-                self,
-                self.init_cfg['checkpoint'],
-                convert_weights=self.convert_weights,
-                strict=self.strict_pretrained,
-                logger=logger)
-        elif self.init_cfg is not None:
-            raise ValueError(f'SwinMona supports only init_cfg=dict(type="Pretrained", '
-                             f'checkpoint=...), got {self.init_cfg}')
-        else:
-            logger.warning('SwinMona: no pretrained weights (init_cfg is None); the backbone '
-                           'starts from random initialisation.')
-        self._freeze()
 
     # ----------------------------------------------------------------- forward
     def forward(self, x: torch.Tensor) -> List[torch.Tensor]:

@@ -1,7 +1,7 @@
 """STARDataset: STAR's 48 classes in order, registered in mmrotate, reading DOTA-style labels.
 
-``mona_mm.datasets.star`` is imported explicitly, so that these tests do not depend on
-``mona_mm/__init__.py`` importing it (test_import_mona_mm_registers_star checks that it does).
+``mona_mm.rotate`` is imported explicitly: ``import mona_mm`` does not load it (rotated detection
+is opt-in; tests/test_registration.py checks that).
 """
 import os.path as osp
 import subprocess
@@ -12,8 +12,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from mona_mm.datasets.star import STAR_CLASSES, STAR_PALETTE, STARDataset
-from mona_mm.datasets.synthetic_dota import make_synthetic_dota
+from mona_mm.rotate import STAR_CLASSES, STAR_PALETTE, STARDataset
+from mona_mm.testing import make_synthetic_dota
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY_STAR = osp.join(ROOT, 'configs', 'tiny', 'oriented-rcnn-le90_swin-mona_tiny-star.py')
@@ -50,24 +50,14 @@ def test_registered_in_mmrotate():
 
 
 def test_import_registers_in_a_fresh_interpreter():
-    """The module brings mmrotate up through the compat shims by itself."""
-    code = ('import mona_mm.datasets.star\n'
+    """The package brings mmrotate up through its shims by itself."""
+    code = ('import mona_mm.rotate\n'
             'from mmrotate.registry import DATASETS\n'
             'print(DATASETS.get("STARDataset").__module__)')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                          cwd=ROOT, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.split()[-1] == 'mona_mm.datasets.star'
-
-
-def test_import_mona_mm_registers_star():
-    code = ('import mona_mm\n'
-            'from mmrotate.registry import DATASETS\n'
-            'print(DATASETS.get("STARDataset").__module__)')
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                         cwd=ROOT, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.split()[-1] == 'mona_mm.datasets.star'
+    assert out.stdout.split()[-1] == 'mona_mm.rotate.star'
 
 
 @pytest.mark.parametrize('split', ['train', 'test'])

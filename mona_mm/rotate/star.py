@@ -8,19 +8,11 @@ mmrotate's ``DOTADataset`` with STAR's classes, in the order of STAR-MMRotate's 
 (label index = position) and with its palette. The layout is
 ``train/{images,annfiles}``, ``test/{images,annfiles}`` (docs/oriented_detection.md).
 
-Importing this module registers ``STARDataset`` in mmrotate's ``DATASETS`` registry, so configs
-with ``default_scope='mmrotate'`` (and ``custom_imports=dict(imports=['mona_mm'])``) find it.
-mmrotate 1.0.0rc1 only imports on our stack through :func:`mona_mm.compat.import_mmrotate`,
-which therefore runs before any mmrotate module is touched here.
+Importing :mod:`mona_mm.rotate` registers ``STARDataset`` in mmrotate's ``DATASETS`` registry,
+after the shims without which mmrotate 1.0.0rc1 does not import on our stack.
 """
-from mona_mm.compat import import_mmrotate
-
-if import_mmrotate() is None:
-    raise ImportError('mona_mm.datasets.star needs mmrotate (pip install mmrotate==1.0.0rc1; '
-                      'see docs/install.md)')
-
-from mmrotate.datasets import DOTADataset  # noqa: E402
-from mmrotate.registry import DATASETS  # noqa: E402
+from mmrotate.datasets import DOTADataset
+from mmrotate.registry import DATASETS
 
 STAR_CLASSES = (
     'ship', 'boat', 'crane', 'goods_yard', 'tank', 'storehouse', 'breakwater', 'dock',

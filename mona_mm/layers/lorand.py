@@ -1,4 +1,4 @@
-"""LoRand (Yin et al., CVPR 2023, "1% VS 100%"), as STAR-MMRotate uses it (MONA_SPEC.md
+"""LoRand (Yin et al., CVPR 2023, "1% VS 100%"), as STAR-MMRotate uses it (docs/spec.md
 section 3): ``L(z) = z + M2(gelu(M1(z)))`` where each M is a linear layer whose weight is a sum of
 low-rank products ``sum_i (A_i[in x k] @ g_i[k x k] @ B_i[k x out])^T``, plus a bias.
 """
@@ -50,8 +50,9 @@ class LoRandLinear(nn.Module):
         return merged
 
 
-class LoRand(nn.Module):
-    """``z + M2(gelu(M1(z)))`` with M1: C -> C/reduction, M2: back to C.
+class LoRandLayer(nn.Module):
+    """``z + M2(gelu(M1(z)))`` with M1: C -> C/reduction, M2: back to C (the ``LoRand`` tuning
+    method places two per block).
 
     Args:
         in_channels (int): Token channels C.

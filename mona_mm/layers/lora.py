@@ -1,6 +1,6 @@
 """LoRA (Hu et al., ICLR 2022) on slices of a fused projection, as the Mona paper's baseline
 uses it: low-rank updates of Q and V inside Swin's fused ``qkv`` Linear, K untouched
-(MONA_SPEC.md section 3: r=64, alpha=1, no dropout, A kaiming-uniform(a=sqrt 5), B zeros).
+(docs/spec.md section 3: r=64, alpha=1, no dropout, A kaiming-uniform(a=sqrt 5), B zeros).
 """
 import math
 from typing import Sequence

@@ -2,21 +2,24 @@
 
 From "5%>100%: Breaking Performance Shackles of Full Fine-Tuning on Visual Recognition Tasks"
 (Yin et al., CVPR 2025, arXiv 2408.08345); reference code github.com/Leiyi-Hu/mona (Apache-2.0).
-This restates the official module exactly (../shared/docs/MONA_SPEC.md section 1), keeping its
-attribute names (``project1``, ``adapter_conv.conv1`` ...) so official checkpoints convert by a
-block-level rename only.
+This restates the official module exactly (docs/spec.md section 1), keeping its attribute names
+(``project1``, ``adapter_conv.conv1`` ...) so official checkpoints convert by a block-level rename
+only. Pure PyTorch: no OpenMMLab import.
 
     x1  = LN(x) * gamma + x * gammax                        scaled LayerNorm
     p   = project1(x1)                                      C -> bottleneck
     p   = MonaOp(p as a (B, bottleneck, H, W) map)           multi-cognitive convolutions
     out = x + project2(dropout(gelu(p)))                    bottleneck -> C, skip from x
+
+On a plain ViT the sequence also holds tokens that are not on the map (a class token, register
+tokens), in front of the ``H * W`` patch tokens. They take every step but the convolution (which
+has no place for them): ``p`` of those tokens goes to GELU unchanged. Swin has none.
 """
 from typing import Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model.weight_init import trunc_normal_init
 
 
 def pointwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -60,7 +63,7 @@ class MonaOp(nn.Module):
         return x + self.projector(x)
 
     def _kernels(self) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The single-conv form, differentiable in the parameters (MONA_SPEC.md section 1)."""
+        """The single-conv form, differentiable in the parameters (docs/spec.md section 1)."""
         channels = self.conv3.weight.shape[0]
         identity = torch.zeros_like(self.conv3.weight)
         identity[:, 0, 3, 3] = 1.0
@@ -73,7 +76,7 @@ class MonaOp(nn.Module):
 
     @torch.no_grad()
     def merged_kernels(self) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The exact single-conv form of this op (MONA_SPEC.md section 1).
+        """The exact single-conv form of this op (docs/spec.md section 1).
 
         Returns:
             tuple: ``(dw_weight (C,1,7,7), dw_bias (C,), pw_weight (C,C,1,1), pw_bias (C,))`` such
@@ -106,8 +109,9 @@ class MergedMonaOp(nn.Module):
         return pointwise(self.dw(x), self.pw.weight, self.pw.bias)
 
 
-class Mona(nn.Module):
-    """One Mona adapter on a token sequence of a ``H x W`` map.
+class MonaLayer(nn.Module):
+    """One Mona adapter on a token sequence of a ``H x W`` map (the ``Mona`` tuning method
+    places two per block).
 
     Args:
         in_channels (int): Token channels C.
@@ -138,12 +142,14 @@ class Mona(nn.Module):
         """Official initialisation: Linear trunc_normal(0.02) with zero bias; the convs keep
         PyTorch's default; LayerNorm (1, 0)."""
         for m in (self.project1, self.project2):
-            trunc_normal_init(m, std=0.02, bias=0.)
+            nn.init.trunc_normal_(m.weight, std=0.02)
+            nn.init.zeros_(m.bias)
         self.norm.reset_parameters()
 
     def forward(self, x: torch.Tensor, hw_shape: Tuple[int, int]) -> torch.Tensor:
         """Args:
-            x: (B, N, C) tokens with ``N == H * W``.
+            x: (B, N, C) tokens: ``N - H * W`` tokens off the map (class/register tokens; none
+                on Swin) followed by the ``H * W`` patch tokens in row-major order.
             hw_shape: ``(H, W)``, the unpadded token resolution.
 
         Returns:
@@ -151,13 +157,21 @@ class Mona(nn.Module):
         """
         h, w = hw_shape
         b, n, c = x.shape
+        extra = n - h * w
+        if extra < 0:
+            raise ValueError(f'Mona got {n} tokens for a {h}x{w} map.')
         # LN(x) * gamma + x * gammax as one LayerNorm with gamma folded into its affine, plus
         # one addcmul: the same value, two fewer passes over the tokens
         norm = self.norm
         x1 = torch.addcmul(
             F.layer_norm(x, (c, ), norm.weight * self.gamma, norm.bias * self.gamma, norm.eps),
             x, self.gammax)
-        # (B, N, k) tokens viewed as a channels-last (B, k, H, W) map: no copy either way
-        p = self.project1(x1).reshape(b, h, w, -1).permute(0, 3, 1, 2)
-        p = self.adapter_conv(p).permute(0, 2, 3, 1).reshape(b, n, -1)
+        p = self.project1(x1)
+        if extra:
+            p_extra, p = p[:, :extra], p[:, extra:]
+        # (B, HW, k) tokens viewed as a channels-last (B, k, H, W) map: no copy either way
+        p = self.adapter_conv(p.reshape(b, h, w, -1).permute(0, 3, 1, 2))
+        p = p.permute(0, 2, 3, 1).reshape(b, h * w, -1)
+        if extra:
+            p = torch.cat([p_extra, p], dim=1)
         return x + self.project2(self.dropout(self.nonlinear(p)))

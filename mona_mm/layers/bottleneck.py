@@ -1,5 +1,5 @@
 """The bottleneck adapter shared by Adapter (Houlsby et al., ICML 2019) and AdaptFormer
-(Chen et al., NeurIPS 2022), as the Mona paper's baselines define them (MONA_SPEC.md section 3).
+(Chen et al., NeurIPS 2022), as the Mona paper's baselines define them (docs/spec.md section 3).
 
     Adapter:      A(z) = z + up(dropout(gelu(down(z))))          (skip=True,  scale=1)
     AdaptFormer:  P(x) = 0.1 * up(dropout(gelu(down(x))))        (skip=False, scale=0.1)
@@ -8,7 +8,6 @@ from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.model.weight_init import trunc_normal_init
 
 
 class BottleneckAdapter(nn.Module):
@@ -37,7 +36,8 @@ class BottleneckAdapter(nn.Module):
         self.skip = skip
         # the official code initialises every Linear with trunc_normal(0.02) and zero bias
         for m in (self.down, self.up):
-            trunc_normal_init(m, std=0.02, bias=0.)
+            nn.init.trunc_normal_(m.weight, std=0.02)
+            nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor,
                 hw_shape: Optional[Tuple[int, int]] = None) -> torch.Tensor:
