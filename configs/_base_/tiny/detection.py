@@ -5,6 +5,5 @@
 _base_ = ['./swin.py']
 
 tiny = dict(
-    # 4 images a batch; num_workers=0: the data is tiny and worker processes cost more than they
-    # save
+    # 4 images a batch, read in the main process: the data is tiny, workers cost more than they save
     loader=dict(batch_size=4, num_workers=0, persistent_workers=False))
