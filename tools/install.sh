@@ -2,13 +2,18 @@
 # One command installs mona_mm and the OpenMMLab stack it runs on:
 #   torch (if missing) -> build tools -> mmcv 2.1.0 with ops (from source) -> mmdet, mmseg,
 #   mmrotate, pycocotools, test tools -> mona_mm in editable mode.
-# Idempotent: finished steps are skipped, and pip's cache keeps the built mmcv wheel, so a second
-# run takes seconds. Set PYTHON to choose the interpreter, TORCH_SPEC to choose the torch to install
-# when none is present (CUDA users: install torch for your CUDA first, then run this).
+# Idempotent: finished steps are skipped, and the built mmcv wheel is kept, so a second run takes
+# seconds. Set PYTHON to choose the interpreter, TORCH_SPEC to choose the torch to install when
+# none is present (CUDA users: install torch for your CUDA first, then run this).
+# CUDA: with a CUDA build of torch and a visible GPU, or FORCE_CUDA=1 on a machine without one,
+# mmcv's CUDA ops are compiled too, by the nvcc on PATH (or CUDA_HOME's), for the architectures
+# in TORCH_CUDA_ARCH_LIST (default: the visible GPUs'); see docs/install.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
 PY=${PYTHON:-python3}
 PIP="$PY -m pip"
+MMCV=2.1.0
 
 echo "[install] python: $($PY --version 2>&1)"
 if ! $PY -c "import torch" 2>/dev/null; then
@@ -18,12 +23,138 @@ echo "[install] torch $($PY -c 'import torch; print(torch.__version__, "cuda" if
 
 $PIP install -r requirements/build.txt
 
-if $PY -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '2.1.0'" 2>/dev/null; then
-  echo "[install] mmcv 2.1.0 with ops already installed"
+# Does this install compile mmcv's CUDA ops? mmcv's setup.py does when torch sees a GPU or
+# FORCE_CUDA=1; both need a CUDA build of torch. Does torch need C++20 (>= 2.14)?
+read -r WITH_CUDA NEEDS_CXX20 < <($PY -c "
+import os, sys, torch
+wanted = torch.cuda.is_available() or os.environ.get('FORCE_CUDA') == '1'
+if wanted and torch.version.cuda is None:
+    sys.exit('[install] FORCE_CUDA=1, but torch ' + torch.__version__ + ' is a CPU-only build: '
+             'install the torch build for your CUDA first (pip install torch==X), then rerun.')
+print(int(wanted), int(tuple(map(int, torch.__version__.split('.')[:2])) >= (2, 14)))")
+[ -n "$WITH_CUDA" ] || exit 1
+
+# Finds the CUDA toolkit (CUDA_HOME) and checks that its nvcc can build for this torch.
+cuda_toolkit() {
+  if [ -z "${CUDA_HOME:-}" ]; then
+    if ! command -v nvcc >/dev/null; then
+      echo "[install] torch is a CUDA $($PY -c 'import torch; print(torch.version.cuda)') build" \
+           "but no nvcc is on PATH: install the CUDA toolkit of that major version and put its" \
+           "bin/ on PATH, or set CUDA_HOME." >&2
+      return 1
+    fi
+    # nvcc may be a wrapper script outside the toolkit (torch would then guess CUDA_HOME from
+    # the wrapper's folder and find no headers): ask nvcc where its toolkit is.
+    CUDA_HOME=$(nvcc --dryrun -c -x cu /dev/null -o /dev/null 2>&1 | sed -n 's/^#\$ TOP=//p')
+    CUDA_HOME=$(cd "$CUDA_HOME" && pwd -P)
+    export CUDA_HOME
+  fi
+  if [ -z "${TORCH_CUDA_ARCH_LIST:-}" ] &&
+      ! $PY -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
+    echo "[install] FORCE_CUDA=1 on a machine without a visible GPU: set TORCH_CUDA_ARCH_LIST to" \
+         "the compute capabilities to build for, e.g. \"8.0;9.0\" (A100, H100); torch cannot" \
+         "choose them without a GPU." >&2
+    return 1
+  fi
+  local nvcc_version torch_cuda
+  nvcc_version=$("$CUDA_HOME/bin/nvcc" --version | sed -n 's/.*release \([0-9.]*\),.*/\1/p')
+  torch_cuda=$($PY -c 'import torch; print(torch.version.cuda)')
+  echo "[install] CUDA ops: nvcc $nvcc_version ($CUDA_HOME), torch built with CUDA $torch_cuda," \
+       "architectures ${TORCH_CUDA_ARCH_LIST:-of the visible GPUs}"
+  if [ "${nvcc_version%%.*}" != "${torch_cuda%%.*}" ]; then
+    echo "[install] nvcc $nvcc_version cannot build extensions for torch's CUDA $torch_cuda" \
+         "(the major versions must match): set CUDA_HOME to a CUDA ${torch_cuda%%.*} toolkit." >&2
+    return 1
+  fi
+  # torch's CUDA headers include cuSPARSE, cuBLAS and cuSOLVER headers. A minimal toolkit (nvcc
+  # and the runtime only) lacks them; torch's own pip dependencies (nvidia-*) ship them, so
+  # point the compilers there (CPATH comes after the -I folders: the toolkit's own headers win).
+  local extra
+  extra=$($PY -c "
+import glob, os, sys
+need = ('cusparse.h', 'cublas_v2.h', 'cublasLt.h', 'cusolverDn.h')
+missing = [h for h in need if not os.path.exists(os.path.join(sys.argv[1], 'include', h))]
+try:
+    import nvidia
+    roots = list(nvidia.__path__)
+except ImportError:
+    roots = []
+dirs = []
+for h in missing:
+    found = sorted(d for r in roots for d in glob.glob(os.path.join(r, '**', 'include'),
+                                                       recursive=True)
+                   if os.path.exists(os.path.join(d, h)))
+    if not found:
+        sys.exit('[install] ' + h + ' is in neither ' + sys.argv[1] + '/include nor the nvidia-* '
+                 'packages of torch: install the full CUDA toolkit (with its math libraries).')
+    dirs += [d for d in found[:1] if d not in dirs]
+print(os.pathsep.join(dirs))" "$CUDA_HOME")
+  if [ -n "$extra" ]; then
+    echo "[install] headers missing from $CUDA_HOME taken from torch's CUDA packages: $extra"
+    export CPATH=$extra${CPATH:+:$CPATH}
+  fi
+}
+
+# mmcv 2.1.0 from its source archive, patched (tools/patches/mmcv-2.1.0/, see docs/install.md)
+# and built in a folder of its own per Python, torch, CUDA and architecture list: for CUDA ops,
+# and for torch >= 2.14 (whose headers need C++20, where mmcv asks for C++17). The folder keeps
+# the build, so an interrupted build resumes where it stopped, and the wheel, so a new
+# environment with the same torch installs it in seconds. (pip's wheel cache is not used here:
+# it keys mmcv's wheel by the source archive only, and would hand this environment a CPU-only
+# wheel, or one built against another torch.)
+build_mmcv_patched() {
+  local key dir src patch
+  key=$($PY -c "import sys, torch; print('py%d%d-torch%s' % (*sys.version_info[:2],
+      torch.__version__.split('+')[0]))")
+  if [ "$WITH_CUDA" = 1 ]; then
+    key=$key-cu$($PY -c 'import torch; print(torch.version.cuda)')
+    key=$key-sm$(echo "${TORCH_CUDA_ARCH_LIST:-visible}" | tr -c 'A-Za-z0-9.\n' '_')
+  else
+    key=$key-cpu
+  fi
+  dir=${MONA_MM_BUILD_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mona_mm}/mmcv-$MMCV-$key
+  src=$dir/mmcv-$MMCV
+  mkdir -p "$dir/dist"
+  if ! ls "$dir"/dist/mmcv-$MMCV-*.whl >/dev/null 2>&1; then
+    if [ ! -f "$src/setup.py" ]; then
+      $PIP download --no-deps --no-binary :all: --no-build-isolation -d "$dir" "mmcv==$MMCV"
+      tar -xzf "$dir/mmcv-$MMCV.tar.gz" -C "$dir" --no-same-owner
+    fi
+    if ! command -v patch >/dev/null; then
+      echo "[install] building mmcv $MMCV needs patch(1): install it (apt-get install patch)." >&2
+      return 1
+    fi
+    for patch in "$ROOT"/tools/patches/mmcv-$MMCV/*.patch; do
+      [ -e "$patch" ] || continue
+      if patch -d "$src" -p1 -R --dry-run --silent < "$patch" >/dev/null 2>&1; then
+        continue  # applied by an earlier, interrupted run
+      fi
+      echo "[install] applying $(basename "$patch")"
+      patch -d "$src" -p1 --forward --silent < "$patch"
+    done
+    echo "[install] building mmcv $MMCV with ops in $src (resumable)"
+    MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+      $PIP wheel --no-build-isolation --no-deps --no-cache-dir -w "$dir/dist" "$src"
+  fi
+  $PIP uninstall -y mmcv >/dev/null 2>&1 || true  # e.g. a CPU-only build of the same version
+  $PIP install "$dir"/dist/mmcv-$MMCV-*.whl
+}
+
+if [ "$WITH_CUDA" = 1 ]; then
+  cuda_toolkit
+  HAVE_MMCV="import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV'
+assert mmcv.ops.get_compiling_cuda_version() != 'not available'"
 else
-  # Builds CPU ops, plus CUDA ops when torch sees a GPU (or FORCE_CUDA=1). About 10-15 minutes
-  # on 2 cores the first time; pip caches the wheel for the next time.
-  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} $PIP install --no-build-isolation "mmcv==2.1.0"
+  HAVE_MMCV="import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV'"
+fi
+if $PY -c "$HAVE_MMCV" 2>/dev/null; then
+  echo "[install] mmcv $MMCV with ops already installed"
+elif [ "$WITH_CUDA" = 1 ] || [ "$NEEDS_CXX20" = 1 ]; then
+  build_mmcv_patched
+else
+  # Builds the CPU ops. About 15-35 minutes on 2 cores the first time; pip caches the wheel for
+  # the next time.
+  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} $PIP install --no-build-isolation "mmcv==$MMCV"
 fi
 
 $PIP install -r requirements.txt
