@@ -2,8 +2,6 @@
 # (docs/spec.md section 5, after STAR-MMRotate), shared by the leaves of configs/star/. It differs
 # from the DOTA base only in the data and the learning rate (AdamW 1e-4 instead of 5e-5).
 _base_ = ['./oriented-rcnn-le90_swin-b_fpn_1x_dota.py']
-# mona_mm registers STARDataset in mmrotate's DATASETS registry
-custom_imports = dict(imports=['mona_mm'], allow_failed_imports=False)
 
 # STAR's DOTA-style layout: train/{images,annfiles}, test/{images,annfiles}
 data_root = 'data/STAR/'

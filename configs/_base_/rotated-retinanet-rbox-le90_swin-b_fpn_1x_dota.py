@@ -5,8 +5,9 @@ _base_ = [
     'mmrotate::rotated_retinanet/rotated-retinanet-rbox-le90_r50_fpn_1x_dota.py',
     './models/swin-b_in22k.py',
 ]
-# mona_mm registers SwinMona and DeltaTuningHook, and makes mmrotate run on this stack
-custom_imports = dict(imports=['mona_mm'], allow_failed_imports=False)
+# mona_mm.rotate makes mmrotate run on this stack (its shims) and registers STARDataset; its
+# parent package mona_mm registers SwinMona and DeltaTuningHook
+custom_imports = dict(imports=['mona_mm.rotate'], allow_failed_imports=False)
 
 # mmrotate's split tool output: trainval/{images,annfiles}, test/images
 data_root = 'data/split_ss_dota/'
