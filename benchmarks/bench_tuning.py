@@ -19,8 +19,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from benchmarks.tuning_cost import (TASKS, compare_inference, compare_training,  # noqa: E402
-                                    default_methods)
+from benchmarks import tuning_cost  # noqa: E402
 from mona_mm.utils.params import format_table  # noqa: E402
 
 TINY_METHODS = ['Full', 'Adapter', 'Mona', 'Mona+cp']
@@ -55,7 +54,7 @@ def environment(device: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--task', choices=list(TASKS) + ['all'], default='all')
+    parser.add_argument('--task', choices=list(tuning_cost.TASKS) + ['all'], default='all')
     parser.add_argument('--methods', nargs='+', default=None,
                         help='tuning methods (default: every registered one, and Mona+cp); '
                         'METHOD+cp adds with_cp=True')
@@ -68,25 +67,27 @@ def main() -> None:
                         help='float16 autocast with a dynamic loss scale, as tools/train.py '
                         '--amp (meant for cuda)')
     parser.add_argument('--tiny', action='store_true',
-                        help=f'64 px, {"/".join(TINY_METHODS)}, one repeat: a smoke run')
+                        help=f'64 px, {"/".join(TINY_METHODS)}, no warm-up, one repeat: '
+                        'a smoke run')
     args = parser.parse_args()
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda: PyTorch sees no CUDA device here.')
     if args.tiny:
         args.size, args.batch, args.repeats = 64, 2, 1  # batch 2: UperNet's pooled BN
         args.methods = TINY_METHODS
-    methods = args.methods or default_methods()
+    methods = args.methods or tuning_cost.default_methods()
     print(environment(args.device))
     print(f'command: python benchmarks/bench_tuning.py {" ".join(sys.argv[1:])}')
     precision = ', AMP (float16)' if args.amp else ''
-    for task in list(TASKS) if args.task == 'all' else [args.task]:
-        rows = compare_training(task, methods, args.size, args.batch, args.repeats,
-                                device=args.device, amp=args.amp)
+    for task in list(tuning_cost.TASKS) if args.task == 'all' else [args.task]:
+        rows = tuning_cost.compare_training(task, methods, args.size, args.batch, args.repeats,
+                                            warmup=0 if args.tiny else 1, device=args.device,
+                                            amp=args.amp)
         print(f'\n## training step, {task}, Swin-T, {args.size}x{args.size}, batch {args.batch}'
               f'{precision}')
         print(table(rows, TRAIN_COLUMNS))
-    rows = compare_inference(args.size, 1, 3 if args.tiny else 10, device=args.device,
-                             amp=args.amp)
+    rows = tuning_cost.compare_inference(args.size, 1, 3 if args.tiny else 10,
+                                         device=args.device, amp=args.amp)
     print(f'\n## inference, Swin-T backbone, {args.size}x{args.size}, batch 1{precision}')
     print(table(rows, INFER_COLUMNS))
 

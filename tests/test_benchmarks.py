@@ -12,8 +12,15 @@ import torch
 from mmengine.model import BaseModel
 
 from benchmarks.memory import cpu_step_peak, live_bytes, step_peak
-from benchmarks.tuning_cost import (BackboneLoss, TrainStep, build_task_model, default_methods,
-                                    make_batch, parse_method, without_mona_convolutions)
+from benchmarks.tuning_cost import (
+    BackboneLoss,
+    TrainStep,
+    build_task_model,
+    default_methods,
+    make_batch,
+    parse_method,
+    without_mona_convolutions,
+)
 from mona_mm.models import SwinMona
 from mona_mm.tuning import available_methods
 
