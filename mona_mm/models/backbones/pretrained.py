@@ -8,12 +8,17 @@ architecture naming every key, a load that reports what loaded, what was ignored
 stay at their initialisation (the adapters, the output norms) and any unexpected key, and an error
 for a missing pretrained weight.
 """
+import logging
+import os.path as osp
+import re
+import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.logging import MMLogger, print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
@@ -59,19 +64,103 @@ def head(keys: List[str], n: int = 3) -> str:
     return ', '.join(keys[:n]) + (', ...' if len(keys) > n else '')
 
 
-def read_checkpoint(checkpoint: Union[str, dict], logger=None) -> Dict[str, torch.Tensor]:
+class CheckpointFileError(ValueError):
+    """A checkpoint file that cannot be used; the message names the file and the problem."""
+
+
+#: path prefixes that mmengine's ``CheckpointLoader`` reads from somewhere else than a local file
+_REMOTE = re.compile(r'^[a-zA-Z][\w+.-]*://')
+
+
+def checkpoint_file_problem(path: str) -> Optional[str]:
+    """What is wrong with a local checkpoint file, from its header and zip directory (cheap: no
+    tensor is read), or None when it looks like a complete PyTorch checkpoint.
+
+    A file written by ``torch.save`` is a zip archive whose directory sits at its end, so a file
+    cut short (an interrupted download, copy or save) has none; the legacy format is a pickle.
+    """
+    if not osp.exists(path):
+        return 'does not exist'
+    if osp.isdir(path):
+        return 'is a directory, not a checkpoint file'
+    size = osp.getsize(path)
+    if size == 0:
+        return 'is empty (0 bytes)'
+    with open(path, 'rb') as f:
+        start = f.read(32)
+    if start.startswith(b'PK\x03\x04'):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except zipfile.BadZipFile:
+            return (f'is truncated or corrupted ({size:,} bytes and no zip directory at its end: '
+                    f'an interrupted download, copy or save?)')
+        if not any(n == 'data.pkl' or n.endswith('/data.pkl') for n in names):
+            return 'is a zip archive but not a PyTorch checkpoint (it holds no data.pkl)'
+        return None
+    if start.startswith(b'\x80'):  # a pickle: torch's legacy format
+        return None
+    text = start.decode('utf-8', 'replace').split('\n')[0][:24]
+    return (f'is not a PyTorch checkpoint (it starts with {text!r}: a text or HTML file, such as '
+            f'an error page saved in place of the weights?)')
+
+
+def load_checkpoint_file(filename: str, what: str = 'checkpoint', map_location='cpu',
+                         weights_only: Optional[bool] = None, logger=None) -> dict:
+    """Load a checkpoint file as mmengine's ``CheckpointLoader`` does (local path or URL), with one
+    clear error naming the file and the problem when it cannot be used.
+
+    Args:
+        filename: A local path or any mmengine-supported URL.
+        what: What the file is, for the message ('pretrained weights', 'delta checkpoint' ...).
+        map_location: As ``torch.load``.
+        weights_only: False to unpickle arbitrary objects (only for files you trust: the
+            checkpoints of old OpenMMLab versions hold mmcv objects); None: torch's default.
+
+    Raises:
+        CheckpointFileError: The file is missing, empty, truncated, not a checkpoint, unreadable
+            or holds no dict.
+    """
+    if not _REMOTE.match(filename):
+        problem = checkpoint_file_problem(osp.expanduser(filename))
+        if problem:
+            raise CheckpointFileError(f'The {what} {filename} {problem}.')
+    try:
+        if weights_only is False:
+            checkpoint = torch.load(osp.expanduser(filename), map_location=map_location,
+                                    weights_only=False)
+        else:
+            checkpoint = CheckpointLoader.load_checkpoint(filename, map_location=map_location,
+                                                          logger=logger)
+    except Exception as e:  # torch's unpickler and zip reader raise many types
+        reason = str(e).strip().split('\n')[0][:300] or type(e).__name__
+        raise CheckpointFileError(f'The {what} {filename} could not be read '
+                                  f'({type(e).__name__}: {reason}).') from e
+    if not isinstance(checkpoint, dict):
+        raise CheckpointFileError(f'The {what} {filename} holds a {type(checkpoint).__name__}, '
+                                  f'not a checkpoint dict.')
+    return checkpoint
+
+
+def read_checkpoint(checkpoint: Union[str, dict], logger=None,
+                    what: str = 'pretrained weights') -> Dict[str, torch.Tensor]:
     """Load a checkpoint file (any mmengine-supported path/URL) and unwrap its state dict
-    (under ``state_dict``, ``model`` or ``module``; a ``module.`` prefix is removed)."""
+    (under ``state_dict``, ``model`` or ``module``; a ``module.`` prefix is removed).
+
+    Raises:
+        CheckpointFileError: The file cannot be used or holds no state dict (naming the file).
+    """
+    name = checkpoint if isinstance(checkpoint, str) else 'checkpoint dict'
     if isinstance(checkpoint, str):
-        checkpoint = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu',
-                                                      logger=logger)
+        checkpoint = load_checkpoint_file(checkpoint, what, logger=logger)
     for key in ('state_dict', 'model', 'module'):
         if isinstance(checkpoint, dict) and isinstance(checkpoint.get(key), dict):
             checkpoint = checkpoint[key]
             break
-    if not isinstance(checkpoint, dict) or not checkpoint:
-        raise ValueError('The checkpoint holds no state dict (expected a dict of tensors, or '
-                         'one under "state_dict" / "model").')
+    if not isinstance(checkpoint, dict) or not checkpoint or not any(
+            isinstance(v, torch.Tensor) for v in checkpoint.values()):
+        raise CheckpointFileError(f'The {what} {name} holds no state dict (expected a dict of '
+                                  f'tensors, or one under "state_dict" / "model").')
     return OrderedDict((k[7:] if k.startswith('module.') else k, v)
                        for k, v in checkpoint.items())
 
@@ -147,4 +236,34 @@ def load_into(model: nn.Module,
             f'{len(report.missing)} backbone weights are missing from the checkpoint, e.g. '
             f'{head(report.missing, 5)}. Is it a {family} checkpoint of this architecture? To '
             f'start those weights from scratch on purpose, set strict_pretrained=False.')
+    if report.unexpected:
+        # keys the model lacks: most often a deeper or wider model of the family (Swin-S or
+        # Swin-B weights in a Swin-T config), whose extra blocks would silently be dropped
+        message = (f'{len(report.unexpected)} keys of the checkpoint are not in this {family}, '
+                   f'e.g. {head(report.unexpected, 5)}: is it a checkpoint of a larger model '
+                   f'(more blocks or stages, other adapters)? Check `arch`/`depths` and `tuning`')
+        if strict:
+            raise ValueError(f'{message}; to load the rest on purpose, set '
+                             f'strict_pretrained=False.')
+        print_log(f'{message}; strict_pretrained=False: they are left out.', logger=logger,
+                  level=logging.WARNING)
     return report
+
+
+def resize_grid(table: torch.Tensor, src_hw: Sequence[int], dst_hw: Sequence[int]) -> torch.Tensor:
+    """Resize a table whose rows lie on a grid, bicubically (align_corners=False, as mmdet, mmseg
+    and timm resize position tables): Swin's relative-position bias tables for another window,
+    a ViT's position embeddings for another image size.
+
+    Args:
+        table: (H * W, C), rows in row-major order of the ``src_hw`` grid.
+        src_hw: (H, W) of the table's grid.
+        dst_hw: (h, w) wanted.
+
+    Returns:
+        (h * w, C), rows in row-major order.
+    """
+    channels = table.shape[-1]
+    grid = table.reshape(1, *src_hw, channels).permute(0, 3, 1, 2).contiguous()
+    grid = F.interpolate(grid, size=tuple(dst_hw), mode='bicubic', align_corners=False)
+    return grid.permute(0, 2, 3, 1).reshape(-1, channels).contiguous()

@@ -19,10 +19,9 @@ from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from mmdet.models.backbones.swin import swin_converter
 
-from .pretrained import split_backbone_prefix
+from .pretrained import resize_grid, split_backbone_prefix
 
 # keys of Microsoft files that have no counterpart in a dense-prediction backbone
 _CLASSIFIER_ONLY = ('head.', 'norm.')
@@ -60,11 +59,8 @@ def adapt_swin_tensor(key: str, value: torch.Tensor,
     """Another window size: relative-position bias tables are resized (bicubic, as mmdet and
     timm do) and the relative-position index is left out (the model computes its own)."""
     if key.endswith('relative_position_bias_table') and value.shape[1] == target[1]:
-        length, heads = value.shape
-        src, dst = int(length**0.5), int(target[0]**0.5)
-        table = value.permute(1, 0).reshape(1, heads, src, src)
-        table = F.interpolate(table, size=(dst, dst), mode='bicubic')
-        return table.view(heads, target[0]).permute(1, 0).contiguous()
+        src, dst = int(value.shape[0]**0.5), int(target[0]**0.5)
+        return resize_grid(value, (src, src), (dst, dst))
     if key.endswith('relative_position_index'):
         return None
     return value

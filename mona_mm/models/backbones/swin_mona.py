@@ -19,7 +19,7 @@ Deliberate differences from mmdet's ``SwinTransformer`` (documented in docs/desi
 embedding; k >= 2: + stages 0..k-2), because the paper's parameter counts are produced that way;
 pretrained loading reports missing/unexpected keys and refuses shape mismatches.
 """
-from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -28,13 +28,13 @@ from mmcv.cnn.bricks.transformer import FFN
 from mmdet.models.backbones.swin import ShiftWindowMSA
 from mmdet.models.layers import PatchEmbed, PatchMerging
 from mmengine.model import BaseModule, ModuleList
-from mmengine.model.weight_init import constant_init, trunc_normal_, trunc_normal_init
+from mmengine.model.weight_init import trunc_normal_
 from mmengine.registry import MODELS
 from mmengine.utils import to_2tuple
 
 from .pretrained import LoadReport
 from .swin_checkpoint import adapt_swin_tensor, swin_to_backbone_keys
-from .tunable import DeltaTunedBackbone, SlotBlock, init_base_modules
+from .tunable import DeltaTunedBackbone, SlotBlock, init_base_modules, init_linear_and_norm
 
 
 class SwinMonaBlock(SlotBlock):
@@ -228,8 +228,7 @@ class SwinMona(DeltaTunedBackbone):
             if downsample is not None:
                 channels = downsample.out_channels
         self.num_features = [int(embed_dims * 2**i) for i in range(len(depths))]
-        for i in self.out_indices:
-            self.add_module(f'norm{i}', build_norm_layer(norm_cfg, self.num_features[i])[1])
+        self.add_out_norms(norm_cfg, {i: self.num_features[i] for i in self.out_indices})
 
         self.apply_tuning(tuning, train_out_norms, deploy)
 
@@ -237,25 +236,12 @@ class SwinMona(DeltaTunedBackbone):
     def tuning_stages(self) -> List[Sequence[SwinMonaBlock]]:
         return [stage.blocks for stage in self.stages]
 
-    def out_norm_names(self) -> Set[str]:
-        return {f'norm{i}.{n}' for i in self.out_indices
-                for n, _ in getattr(self, f'norm{i}').named_parameters()}
-
-    def is_frozen_part(self, name: str) -> bool:
-        """Whether parameter ``name`` lies in a part frozen by ``frozen_stages``."""
-        fs = self.frozen_stages
-        if fs >= 0 and name.startswith('patch_embed.'):
-            return True
-        if fs >= 1 and name == 'absolute_pos_embed':
-            return True
-        return any(name.startswith(f'stages.{i}.') for i in range(0, fs - 1))
-
-    def frozen_modules(self) -> List[nn.Module]:
-        fs = self.frozen_stages
-        modules = [self.patch_embed] if fs >= 0 else []
-        if fs >= 2:
-            modules += [self.drop_after_pos] + [self.stages[i] for i in range(fs - 1)]
-        return modules
+    def frozen_stage_parts(self) -> List[Tuple[Tuple[str, ...], List[nn.Module]]]:
+        """Original Swin semantics: 0 the patch embedding, 1 the absolute position embedding,
+        2 + i stage i."""
+        return [(('patch_embed', ), [self.patch_embed]), (('absolute_pos_embed', ), [])] + [
+            ((f'stages.{i}', ), ([self.drop_after_pos] if i == 0 else []) + [stage])
+            for i, stage in enumerate(self.stages)]
 
     def convert_pretrained(self, state_dict: Dict[str, torch.Tensor]
                            ) -> Tuple[Dict[str, torch.Tensor], LoadReport]:
@@ -274,14 +260,7 @@ class SwinMona(DeltaTunedBackbone):
         relative-position tables, which mmdet leaves at zero; docs/design.md)."""
         if self.use_abs_pos_embed:
             trunc_normal_(self.absolute_pos_embed, std=0.02)
-
-        def init(m: nn.Module) -> None:
-            if isinstance(m, nn.Linear):
-                trunc_normal_init(m, std=.02, bias=0.)
-            elif isinstance(m, nn.LayerNorm):
-                constant_init(m, 1.0)
-
-        init_base_modules(self, init)
+        init_base_modules(self, init_linear_and_norm)
         for m in self.modules():
             if hasattr(m, 'w_msa'):
                 m.w_msa.init_weights()

@@ -15,12 +15,15 @@ from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
+from mmcv.cnn import build_norm_layer
 from mmcv.cnn.bricks.drop import DropPath
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
+from mmengine.model.weight_init import constant_init, trunc_normal_init
 
 from mona_mm.layers import merge_adapters
 from mona_mm.tuning import TuningMethod, build_tuning_methods
+
 from .pretrained import LoadReport, load_into, read_checkpoint
 
 
@@ -122,23 +125,50 @@ class DeltaTunedBackbone(BaseModule):
 
     #: the family's name in messages and load reports
     family = 'backbone'
+    #: ``frozen_stages`` of the family (-1: none); see :meth:`frozen_stage_parts`
+    frozen_stages = -1
+    #: names of the output-norm children, set by :meth:`add_out_norms`
+    out_norm_children: Tuple[str, ...] = ()
 
     # ----------------------------------------------------------------- what a family defines
     def tuning_stages(self) -> List[Sequence[SlotBlock]]:
         """The blocks, grouped in stages, in forward order (a plain ViT has one stage)."""
         raise NotImplementedError
 
+    def frozen_stage_parts(self) -> List[Tuple[Tuple[str, ...], List[nn.Module]]]:
+        """What ``frozen_stages = k`` freezes: parts ``0..k`` of this list, in forward order.
+
+        Each part is ``(names, modules)``: the parameters named ``n`` or ``n.*`` for ``n`` in
+        ``names`` are frozen whatever the tuning method, and ``modules`` stay in eval mode.
+        Default: no part (``frozen_stages`` has no effect).
+        """
+        return []
+
+    # ----------------------------------------------------------------- shared by the families
+    def add_out_norms(self, norm_cfg: dict, channels: Dict[int, int]) -> None:
+        """Add the output norms: child ``norm{i}`` with ``channels[i]`` channels for output ``i``
+        (mmdet/mmseg's naming). They are not in ImageNet checkpoints; delta methods keep them
+        frozen at their initialisation unless ``train_out_norms`` (docs/spec.md section 2)."""
+        for i, width in channels.items():
+            self.add_module(f'norm{i}', build_norm_layer(norm_cfg, width)[1])
+        self.out_norm_children = tuple(f'norm{i}' for i in channels)
+
     def out_norm_names(self) -> Set[str]:
         """Names of the output norms' parameters (not in ImageNet checkpoints)."""
-        raise NotImplementedError
+        return {f'{child}.{n}' for child in self.out_norm_children
+                for n, _ in getattr(self, child).named_parameters()}
+
+    def _frozen_parts(self) -> List[Tuple[Tuple[str, ...], List[nn.Module]]]:
+        return self.frozen_stage_parts()[:self.frozen_stages + 1]
 
     def is_frozen_part(self, name: str) -> bool:
-        """Whether parameter ``name`` is frozen by the family's own setting (``frozen_stages``)."""
-        return False
+        """Whether parameter ``name`` is frozen by ``frozen_stages``."""
+        return any(name == n or name.startswith(f'{n}.') for names, _ in self._frozen_parts()
+                   for n in names)
 
     def frozen_modules(self) -> List[nn.Module]:
         """Modules that ``frozen_stages`` keeps in eval mode."""
-        return []
+        return [m for _, modules in self._frozen_parts() for m in modules]
 
     def convert_pretrained(
             self, state_dict: Dict[str, torch.Tensor]
@@ -277,3 +307,13 @@ def init_base_modules(backbone: DeltaTunedBackbone,
     for name, module in backbone.named_modules():
         if f'{name}.weight' in backbone.base_param_names:
             init(module)
+
+
+def init_linear_and_norm(module: nn.Module) -> None:
+    """The transformers' scratch initialisation (mmdet/mmseg, timm): Linear weights
+    trunc-normal(0.02) with zero bias, LayerNorm weight 1 and bias 0; other modules unchanged.
+    For :func:`init_base_modules`."""
+    if isinstance(module, nn.Linear):
+        trunc_normal_init(module, std=.02, bias=0.)
+    elif isinstance(module, nn.LayerNorm):
+        constant_init(module, 1.0)
