@@ -67,3 +67,80 @@ def run(args: List[str], cwd, timeout: float = 900) -> str:
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-6000:]
     return out
+
+
+def vit_state_dict(layout: str = 'timm', embed_dims: int = 768, depth: int = 12,
+                   patch_size: int = 16, grid: int = 14, mlp_ratio: int = 4,
+                   num_classes: int = 1000, num_register_tokens: int = 0,
+                   seed: int = 0) -> OrderedDict:
+    """A random state dict with the key names and shapes of a published plain-ViT checkpoint.
+
+    Written out from the releases, independently of ``ViTMona``:
+
+    * ``'timm'`` (timm and DeiT, e.g. deit_base_patch16_224 / vit_base_patch16_224):
+      ``cls_token`` (1, 1, C), ``pos_embed`` (1, 1 + grid^2, C), ``patch_embed.proj``
+      (C, 3, p, p), per block ``norm1``, ``attn.qkv`` (3C, C), ``attn.proj``, ``norm2``,
+      ``mlp.fc1`` (4C, C), ``mlp.fc2``; the final ``norm``; the classifier ``head``;
+    * ``'mae'`` (mae_pretrain_vit_base.pth): the timm keys with ``norm`` and no ``head``;
+    * ``'mae_finetuned'`` (mae_finetuned_vit_base.pth): ``fc_norm`` and ``head`` instead of
+      ``norm`` (global pooling);
+    * ``'mae_visualize'`` (mae_visualize_vit_base.pth): the encoder with ``norm`` plus the
+      decoder (``mask_token`` (1, 1, D), ``decoder_embed``, ``decoder_pos_embed``,
+      ``decoder_blocks.0.*``, ``decoder_norm``, ``decoder_pred``);
+    * ``'dinov2'`` (dinov2_vit*14_pretrain.pth, grid 37 for 518 px): the timm keys without a
+      head, plus ``blocks.N.ls1.gamma`` / ``ls2.gamma`` (C) and ``mask_token`` (1, C); with
+      ``num_register_tokens`` (the _reg4_ files) ``register_tokens`` (1, R, C).
+    """
+    g = torch.Generator().manual_seed(seed)
+    c, hidden = embed_dims, mlp_ratio * embed_dims
+    out = OrderedDict()
+
+    def rand(*shape):
+        return torch.randn(*shape, generator=g) * 0.05
+
+    def block(prefix: str, dims: int, hid: int) -> None:
+        out[f'{prefix}norm1.weight'] = 1 + rand(dims)
+        out[f'{prefix}norm1.bias'] = rand(dims)
+        out[f'{prefix}attn.qkv.weight'] = rand(3 * dims, dims)
+        out[f'{prefix}attn.qkv.bias'] = rand(3 * dims)
+        out[f'{prefix}attn.proj.weight'] = rand(dims, dims)
+        out[f'{prefix}attn.proj.bias'] = rand(dims)
+        if layout == 'dinov2':
+            out[f'{prefix}ls1.gamma'] = 1 + rand(dims) * 10
+        out[f'{prefix}norm2.weight'] = 1 + rand(dims)
+        out[f'{prefix}norm2.bias'] = rand(dims)
+        out[f'{prefix}mlp.fc1.weight'] = rand(hid, dims)
+        out[f'{prefix}mlp.fc1.bias'] = rand(hid)
+        out[f'{prefix}mlp.fc2.weight'] = rand(dims, hid)
+        out[f'{prefix}mlp.fc2.bias'] = rand(dims)
+        if layout == 'dinov2':
+            out[f'{prefix}ls2.gamma'] = 1 + rand(dims) * 10
+
+    out['cls_token'] = rand(1, 1, c)
+    out['pos_embed'] = rand(1, 1 + grid * grid, c)
+    if layout == 'dinov2':
+        if num_register_tokens:
+            out['register_tokens'] = rand(1, num_register_tokens, c)
+        out['mask_token'] = torch.zeros(1, c)
+    out['patch_embed.proj.weight'] = rand(c, 3, patch_size, patch_size)
+    out['patch_embed.proj.bias'] = rand(c)
+    for i in range(depth):
+        block(f'blocks.{i}.', c, hidden)
+    final = 'fc_norm' if layout == 'mae_finetuned' else 'norm'
+    out[f'{final}.weight'] = 1 + rand(c)
+    out[f'{final}.bias'] = rand(c)
+    if layout in ('timm', 'mae_finetuned'):
+        out['head.weight'] = rand(num_classes, c)
+        out['head.bias'] = torch.zeros(num_classes)
+    if layout == 'mae_visualize':
+        d = max(c // 2, 8)
+        out['mask_token'] = torch.zeros(1, 1, d)
+        out['decoder_embed.weight'] = rand(d, c)
+        out['decoder_embed.bias'] = rand(d)
+        out['decoder_pos_embed'] = rand(1, 1 + grid * grid, d)
+        block('decoder_blocks.0.', d, mlp_ratio * d)
+        out['decoder_norm.weight'] = 1 + rand(d)
+        out['decoder_norm.bias'] = rand(d)
+        out['decoder_pred.weight'] = rand(patch_size * patch_size * 3, d)
+        out['decoder_pred.bias'] = rand(patch_size * patch_size * 3)
+    return out

@@ -1,0 +1,143 @@
+"""The published plain-ViT checkpoint layouts, mapped to ``ViTMona``'s keys (timm's).
+
+Accepted, detected from the keys:
+
+* timm and DeiT (``{'model': ...}`` or a plain state dict): ``patch_embed.proj``, ``cls_token``,
+  ``pos_embed`` (1, 1 + N, C), ``blocks.N.{norm1,attn.qkv,attn.proj,norm2,mlp.fc1,mlp.fc2}``,
+  ``norm``, a classification ``head``; timm's DINOv2-with-registers files (``reg_token``, a
+  square ``pos_embed`` without the class token's row, whose position the class token carries);
+* MAE (``{'model': ...}``): the timm layout; the fine-tuned files have ``fc_norm`` and ``head``
+  instead of ``norm``, the visualisation files a decoder (``decoder_*``, ``mask_token``);
+* DINOv2 (plain state dict): the timm layout plus layer scale ``blocks.N.ls1.gamma`` /
+  ``ls2.gamma``, ``mask_token`` (1, C), position embeddings for 518 px (1, 1 + 37 * 37, C),
+  optionally ``register_tokens`` (1, R, C); training checkpoints with chunked blocks
+  (``blocks.<chunk>.<N>.``) too;
+* files converted to mmseg's ``VisionTransformer`` (``layers.N.ln1``,
+  ``layers.N.attn.attn.in_proj_weight``, ``layers.N.ffn.layers.0.0``, final norm ``ln1``), as
+  mmseg's ``vit2mmseg`` writes them;
+* whole detector/segmentor checkpoints (``backbone.`` prefix) and ``module.``-wrapped files.
+
+Classification-only keys (``head``, ``fc_norm``, ``mask_token``, MAE's decoder, DeiT's
+distillation head) are ignored and listed in the report. The load itself, its report and its
+refusals are family-neutral (``pretrained.py``).
+"""
+import math
+import re
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+from .pretrained import resize_grid, split_backbone_prefix
+
+# keys that no dense-prediction backbone uses
+_CLASSIFIER_ONLY = ('head.', 'head_dist.', 'fc_norm.', 'decoder_', 'mask_token', 'dist_token')
+
+# mmseg's VisionTransformer (and its vit2mmseg converter) -> timm's names
+_FROM_MMSEG = [
+    (r'^patch_embed\.projection\.', 'patch_embed.proj.'),
+    (r'^layers\.(\d+)\.ln1\.', r'blocks.\1.norm1.'),
+    (r'^layers\.(\d+)\.ln2\.', r'blocks.\1.norm2.'),
+    (r'^layers\.(\d+)\.attn\.attn\.in_proj_(weight|bias)$', r'blocks.\1.attn.qkv.\2'),
+    (r'^layers\.(\d+)\.attn\.attn\.out_proj\.', r'blocks.\1.attn.proj.'),
+    (r'^layers\.(\d+)\.ffn\.layers\.0\.0\.', r'blocks.\1.mlp.fc1.'),
+    (r'^layers\.(\d+)\.ffn\.layers\.1\.', r'blocks.\1.mlp.fc2.'),
+    (r'^ln1\.', 'norm.'),
+]
+# DINOv2's training checkpoints group blocks in chunks for FSDP: blocks.<chunk>.<index>.
+_CHUNKED_BLOCK = re.compile(r'^blocks\.\d+\.(\d+)\.')
+
+
+def _rename(state_dict: Dict[str, torch.Tensor],
+            rules: Sequence[Tuple[str, str]]) -> Dict[str, torch.Tensor]:
+    out = OrderedDict()
+    for key, value in state_dict.items():
+        for pattern, repl in rules:
+            key = re.sub(pattern, repl, key)
+        out[key] = value
+    return out
+
+
+def vit_to_backbone_keys(state_dict: Dict[str, torch.Tensor]
+                         ) -> Tuple[Dict[str, torch.Tensor], str, List[str]]:
+    """Map any accepted ViT checkpoint layout to ViTMona keys.
+
+    Args:
+        state_dict: The unwrapped state dict of the file.
+
+    Returns:
+        tuple: ``(state_dict, source_format, ignored_keys)``.
+    """
+    state_dict, ignored, whole_model = split_backbone_prefix(state_dict)
+    keys = list(state_dict)
+    if any(k.startswith('layers.') for k in keys):
+        fmt = 'mmseg-converted'
+        state_dict = _rename(state_dict, _FROM_MMSEG)
+    elif 'register_tokens' in state_dict or any(k.endswith('.ls1.gamma') for k in keys):
+        fmt = 'DINOv2'
+        if any(_CHUNKED_BLOCK.match(k) for k in keys):
+            state_dict = _rename(state_dict, [(_CHUNKED_BLOCK.pattern, r'blocks.\1.')])
+        if 'register_tokens' in state_dict:
+            fmt += f' with {state_dict["register_tokens"].shape[1]} register tokens'
+            state_dict = _rename(state_dict, [(r'^register_tokens$', 'reg_token')])
+    elif any(k.startswith(('fc_norm.', 'decoder_')) for k in keys):
+        fmt = 'MAE'
+    else:
+        fmt = 'timm/DeiT (timm layout)'
+    if whole_model:
+        fmt = f'detector/segmentor (backbone.), {fmt}'
+
+    ignored += [k for k in state_dict if k.startswith(_CLASSIFIER_ONLY)]
+    state_dict = OrderedDict((k, v) for k, v in state_dict.items()
+                             if not k.startswith(_CLASSIFIER_ONLY))
+    pos = state_dict.get('pos_embed')
+    if 'reg_token' in state_dict and pos is not None and pos.dim() == 3 and \
+            math.isqrt(pos.shape[1])**2 == pos.shape[1]:
+        # timm's DINOv2-with-registers files (no_embed_class): no row for the class token, whose
+        # position is folded into cls_token; ours gets a zero row for it (a square count of rows
+        # with a class row would be 1 + N = M * M with N = n * n, which no n > 0 gives)
+        state_dict['pos_embed'] = torch.cat([pos.new_zeros(1, 1, pos.shape[2]), pos], dim=1)
+        fmt += ', position embeddings without a class row'
+    return state_dict, fmt, ignored
+
+
+def check_vit_options(state_dict: Dict[str, torch.Tensor], layer_scale: bool,
+                      num_register_tokens: int) -> None:
+    """Refuse a checkpoint whose architecture the backbone would silently change: layer scale or
+    register tokens the backbone was not built with (their keys would be dropped).
+
+    Raises:
+        ValueError: naming the backbone setting that fits the file.
+    """
+    if any(k.endswith(('.ls1.gamma', '.ls2.gamma')) for k in state_dict) and not layer_scale:
+        raise ValueError('The checkpoint has layer scale (blocks.N.ls1.gamma, as DINOv2); build '
+                         'ViTMona with layer_scale_init_value=1.0 (its scales are then loaded).')
+    reg = state_dict.get('reg_token')
+    file_registers = reg.shape[1] if reg is not None and reg.dim() == 3 else 0
+    if file_registers and file_registers != num_register_tokens:
+        raise ValueError(f'The checkpoint has {file_registers} register tokens; build ViTMona '
+                         f'with num_register_tokens={file_registers} (got '
+                         f'{num_register_tokens}).')
+
+
+def resize_pos_embed(pos_embed: torch.Tensor, dst_hw: Sequence[int],
+                     src_hw: Optional[Sequence[int]] = None) -> torch.Tensor:
+    """Position embeddings (1, 1 + H * W, C) for another grid: the class token's row is kept,
+    the grid rows are resized bicubically (as mmseg's ViT).
+
+    Args:
+        pos_embed: (1, 1 + H * W, C).
+        dst_hw: (h, w) wanted.
+        src_hw: (H, W); None for a square grid (a checkpoint's), inferred from the length.
+
+    Returns:
+        (1, 1 + h * w, C); ``pos_embed`` unchanged if its rows are no square grid and
+        ``src_hw`` is None (the load then reports a shape mismatch).
+    """
+    if src_hw is None:
+        side = math.isqrt(pos_embed.shape[1] - 1)
+        if side * side != pos_embed.shape[1] - 1:
+            return pos_embed
+        src_hw = (side, side)
+    grid = resize_grid(pos_embed[0, 1:], src_hw, dst_hw)
+    return torch.cat([pos_embed[:, :1], grid[None].to(pos_embed.dtype)], dim=1)

@@ -1,0 +1,379 @@
+"""ViTMona: one plain Vision Transformer backbone that hosts every delta-tuning method.
+
+Vision Transformer (Dosovitskiy et al., ICLR 2021, arXiv 2010.11929), with the options of the
+checkpoints people start from: DeiT and timm/AugReg (class token), MAE, DINOv2 (patch 14, layer
+scale ``ls1``/``ls2``, optionally register tokens; Darcet et al., arXiv 2309.16588).
+
+Its keys are timm's (``patch_embed.proj``, ``cls_token``, ``pos_embed``, ``blocks.N.norm1``,
+``blocks.N.attn.qkv``, ``blocks.N.attn.proj``, ``blocks.N.ls1.gamma``, ``blocks.N.mlp.fc1`` ...),
+the layout in which DeiT, MAE and DINOv2 publish their weights, so those load with at most a
+rename (``vit_checkpoint.py``). mmseg's ``VisionTransformer`` keeps its attention in torch's
+``nn.MultiheadAttention``, whose fused projection is a Parameter (``in_proj_weight``), not the
+``nn.Linear`` that LoRA wraps; so the block owns a small timm-style attention, and its numerics
+equal mmseg's on the same weights (tested through the key mapping that also loads mmseg-converted
+files). The rest of the forward follows mmseg's ``VisionTransformer``: the patch embedding pads
+the image at its bottom-right corner to a multiple of the patch size, the position embeddings are
+interpolated (bicubic) to the token grid at forward time, the outputs drop the leading tokens.
+
+The block's forward with its adapter slots is shared by every family (``tunable.SlotBlock``):
+layer scale belongs to the pretrained branch, so the branch adapters (Adapter, LoRand) see
+``ls1(attn(norm1(x)))``. The class token and any register tokens stay in the sequence through every
+block; Mona's convolution takes only the ``H x W`` patch tokens (the others pass it by, see
+``mona_mm.layers.mona``); the output maps are the patch tokens.
+
+``frozen_stages`` counts from the input, as on Swin: 0 freezes the patch embedding; 1 also the
+position embedding, the class token and the register tokens; k >= 2 also blocks 0..k-2.
+"""
+import math
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import build_activation_layer, build_norm_layer
+from mmcv.cnn.bricks.transformer import AdaptivePadding
+from mmengine.model import ModuleList
+from mmengine.model.weight_init import kaiming_init, trunc_normal_
+from mmengine.registry import MODELS
+from mmengine.utils import to_2tuple
+
+from .pretrained import LoadReport
+from .tunable import DeltaTunedBackbone, SlotBlock, init_base_modules, init_linear_and_norm
+from .vit_checkpoint import check_vit_options, resize_pos_embed, vit_to_backbone_keys
+
+
+class ViTPatchEmbed(nn.Module):
+    """Non-overlapping patch embedding, timm's keys (``proj``), mmseg's corner padding: an image
+    whose sides are not multiples of the patch size is zero-padded at the bottom and right.
+
+    Args:
+        in_channels (int): Image channels.
+        embed_dims (int): Token channels C.
+        patch_size (int): Patch side p (the convolution's kernel and stride).
+    """
+
+    def __init__(self, in_channels: int, embed_dims: int, patch_size: int) -> None:
+        super().__init__()
+        self.pad = AdaptivePadding(kernel_size=patch_size, stride=patch_size, padding='corner')
+        self.proj = nn.Conv2d(in_channels, embed_dims, patch_size, stride=patch_size)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
+        """Args: x: (B, 3, H, W). Returns: (B, h * w, C) tokens and (h, w) = ceil((H, W) / p)."""
+        x = self.proj(self.pad(x))
+        return x.flatten(2).transpose(1, 2), (x.shape[2], x.shape[3])
+
+
+class ViTAttention(nn.Module):
+    """Multi-head self-attention with a fused ``qkv`` nn.Linear (C -> 3C, q, k, v in that order,
+    as timm's and as the rows of ``nn.MultiheadAttention.in_proj_weight``) and ``proj``."""
+
+    def __init__(self, embed_dims: int, num_heads: int, qkv_bias: bool = True,
+                 attn_drop: float = 0., proj_drop: float = 0.) -> None:
+        super().__init__()
+        if embed_dims % num_heads:
+            raise ValueError(f'embed_dims={embed_dims} is not divisible by num_heads={num_heads}')
+        self.num_heads = num_heads
+        self.attn_drop = attn_drop
+        self.qkv = nn.Linear(embed_dims, 3 * embed_dims, bias=qkv_bias)
+        self.proj = nn.Linear(embed_dims, embed_dims)
+        self.proj_drop = nn.Dropout(proj_drop)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Args: x: (B, N, C). Returns: (B, N, C)."""
+        b, n, c = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
+        x = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.attn_drop if self.training else 0.)
+        return self.proj_drop(self.proj(x.transpose(1, 2).reshape(b, n, c)))
+
+
+class ViTMlp(nn.Module):
+    """The block's MLP, timm's keys: ``fc1`` (C -> hidden), activation, ``fc2`` (hidden -> C)."""
+
+    def __init__(self, embed_dims: int, hidden_dims: int, act_cfg: dict,
+                 drop: float = 0.) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(embed_dims, hidden_dims)
+        self.act = build_activation_layer(act_cfg)
+        self.fc2 = nn.Linear(hidden_dims, embed_dims)
+        self.drop = nn.Dropout(drop)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+
+
+class LayerScale(nn.Module):
+    """Per-channel scale of a residual branch (CaiT; DINOv2's ``ls1``/``ls2``): ``x * gamma``."""
+
+    def __init__(self, embed_dims: int, init_value: float) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((embed_dims, ), float(init_value)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gamma
+
+
+class ViTMonaBlock(SlotBlock):
+    """A pre-norm ViT block with named adapter slots (``tunable.SlotBlock``)::
+
+        x = x + drop_path(ls1(attn(norm1(x))))      then the attention slots
+        x = x + drop_path(ls2(mlp(norm2(x))))       then the MLP slots
+
+    ``ls1``/``ls2`` exist only with layer scale (``layer_scale_init_value`` > 0).
+    """
+
+    QKV = 'attn.qkv'
+
+    def __init__(self,
+                 embed_dims: int,
+                 num_heads: int,
+                 feedforward_channels: int,
+                 qkv_bias: bool = True,
+                 drop_rate: float = 0.,
+                 attn_drop_rate: float = 0.,
+                 drop_path_rate: float = 0.,
+                 layer_scale_init_value: float = 0.,
+                 act_cfg: dict = dict(type='GELU'),
+                 norm_cfg: dict = dict(type='LN', eps=1e-6),
+                 with_cp: bool = False) -> None:
+        super().__init__(embed_dims, drop_path_rate, with_cp)
+        self.norm1 = build_norm_layer(norm_cfg, embed_dims)[1]
+        self.attn = ViTAttention(embed_dims, num_heads, qkv_bias, attn_drop_rate, drop_rate)
+        self.ls1 = LayerScale(embed_dims, layer_scale_init_value) if layer_scale_init_value \
+            else nn.Identity()
+        self.norm2 = build_norm_layer(norm_cfg, embed_dims)[1]
+        self.mlp = ViTMlp(embed_dims, feedforward_channels, act_cfg, drop_rate)
+        self.ls2 = LayerScale(embed_dims, layer_scale_init_value) if layer_scale_init_value \
+            else nn.Identity()
+
+    def residual_attn(self, x: torch.Tensor, hw_shape: Tuple[int, int]) -> torch.Tensor:
+        return self.ls1(self.attn(self.norm1(x)))
+
+    def residual_ffn(self, x: torch.Tensor) -> torch.Tensor:
+        return self.ls2(self.mlp(self.norm2(x)))
+
+
+@MODELS.register_module()
+class ViTMona(DeltaTunedBackbone):
+    """Plain Vision Transformer backbone with a declarative delta-tuning method.
+
+    Argument names follow mmseg's ``VisionTransformer`` where it has them.
+
+    Args:
+        arch (str): ``'tiny'``, ``'small'``, ``'base'``, ``'large'`` or ``'huge'``; fills
+            ``embed_dims``, ``num_layers`` and ``num_heads`` (explicit values win).
+            Default: ``'base'``.
+        img_size (int | tuple): The image size the position embeddings are laid out for: a
+            ``ceil(H / p) x ceil(W / p)`` grid. Other input sizes interpolate them (bicubic) at
+            forward time; a checkpoint for another grid (DINOv2's 37 x 37 for 518 px) is resized
+            to it once, on load. Default: 224.
+        patch_size (int): 16 (DeiT, timm, MAE) or 14 (DINOv2). Default: 16.
+        out_indices (Sequence[int], optional): Blocks whose outputs are returned (negative counts
+            from the end). Default: four evenly spaced, the last one included ((2, 5, 8, 11) for
+            12 blocks).
+        with_cls_token (bool): Keep the class token in the sequence through the blocks (as the
+            pretrained model saw it). False drops it after the position embedding, as mmseg's
+            option. Default: True.
+        num_register_tokens (int): Register tokens after the class token (DINOv2 with registers:
+            4). They get no position embedding. Default: 0.
+        layer_scale_init_value (float): Layer scale (``ls1.gamma``, ``ls2.gamma``) initialised to
+            this value; 0 builds none. DINOv2 checkpoints need it (any non-zero value: the
+            checkpoint's scales replace it). Default: 0.
+        final_norm (bool): The pretrained final norm ``norm`` on the tokens after the last
+            block (mmseg's ``final_norm``). Default: False (the checkpoint's ``norm`` is ignored).
+        out_norms (bool): One norm ``norm{i}`` per output (as Swin's ``norm0..3``; not in the
+            checkpoints: delta methods keep them at identity unless ``train_out_norms``). False
+            returns the blocks' outputs as they are, as mmseg's ViT. Default: True.
+        drop_path_rate (float): Stochastic depth, linear in depth up to this value. Default: 0.
+        with_cp (bool): Gradient checkpointing of every block. Default: False.
+        tuning (str | dict | list): The tuning method(s). Default: ``dict(type='Mona')``.
+        train_out_norms (bool): Also train the output norms. Default: False.
+        frozen_stages (int): -1 none; 0 the patch embedding; 1 also the position embedding and
+            the class/register tokens; k >= 2 also blocks 0..k-2 (kept in eval mode). Default: -1.
+        strict_pretrained (bool): Missing pretrained weights (other than the adapters' and the
+            output norms) are an error. Default: True.
+        deploy (bool): Build the merged (deployment) structure. Default: False.
+        init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH)``: a timm/DeiT,
+            MAE, DINOv2 or mmseg-converted ViT file, or a detector/segmentor checkpoint.
+    """
+
+    family = 'ViT'
+    arch_zoo = {
+        'tiny': dict(embed_dims=192, num_layers=12, num_heads=3),
+        'small': dict(embed_dims=384, num_layers=12, num_heads=6),
+        'base': dict(embed_dims=768, num_layers=12, num_heads=12),
+        'large': dict(embed_dims=1024, num_layers=24, num_heads=16),
+        'huge': dict(embed_dims=1280, num_layers=32, num_heads=16),
+    }
+
+    def __init__(self,
+                 arch: str = 'base',
+                 img_size: Union[int, Tuple[int, int]] = 224,
+                 patch_size: int = 16,
+                 in_channels: int = 3,
+                 embed_dims: Optional[int] = None,
+                 num_layers: Optional[int] = None,
+                 num_heads: Optional[int] = None,
+                 mlp_ratio: float = 4,
+                 out_indices: Optional[Sequence[int]] = None,
+                 qkv_bias: bool = True,
+                 drop_rate: float = 0.,
+                 attn_drop_rate: float = 0.,
+                 drop_path_rate: float = 0.,
+                 with_cls_token: bool = True,
+                 num_register_tokens: int = 0,
+                 layer_scale_init_value: float = 0.,
+                 final_norm: bool = False,
+                 out_norms: bool = True,
+                 act_cfg: dict = dict(type='GELU'),
+                 norm_cfg: dict = dict(type='LN', eps=1e-6),
+                 with_cp: bool = False,
+                 tuning=dict(type='Mona'),
+                 train_out_norms: bool = False,
+                 frozen_stages: int = -1,
+                 strict_pretrained: bool = True,
+                 deploy: bool = False,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if arch not in self.arch_zoo:
+            raise KeyError(f'Unknown ViT arch {arch!r}; valid: {sorted(self.arch_zoo)}')
+        zoo = self.arch_zoo[arch]
+        self.embed_dims = embed_dims = embed_dims or zoo['embed_dims']
+        num_layers = num_layers or zoo['num_layers']
+        num_heads = num_heads or zoo['num_heads']
+        self.patch_size = patch_size
+        img_h, img_w = to_2tuple(img_size)
+        #: the token grid of the position embeddings
+        self.pos_grid = (math.ceil(img_h / patch_size), math.ceil(img_w / patch_size))
+        self.out_indices = self._resolve_out_indices(out_indices, num_layers)
+        self.with_cls_token = with_cls_token
+        self.num_register_tokens = num_register_tokens
+        self.layer_scale = bool(layer_scale_init_value)
+        self.final_norm = final_norm
+        self.frozen_stages = frozen_stages
+        self.strict_pretrained = strict_pretrained
+
+        self.patch_embed = ViTPatchEmbed(in_channels, embed_dims, patch_size)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
+        if num_register_tokens:
+            self.reg_token = nn.Parameter(torch.zeros(1, num_register_tokens, embed_dims))
+        self.pos_embed = nn.Parameter(
+            torch.zeros(1, 1 + self.pos_grid[0] * self.pos_grid[1], embed_dims))
+        self.drop_after_pos = nn.Dropout(p=drop_rate)
+
+        dpr = [x.item() for x in torch.linspace(0, drop_path_rate, num_layers)]
+        self.blocks = ModuleList([
+            ViTMonaBlock(
+                embed_dims=embed_dims,
+                num_heads=num_heads,
+                feedforward_channels=int(mlp_ratio * embed_dims),
+                qkv_bias=qkv_bias,
+                drop_rate=drop_rate,
+                attn_drop_rate=attn_drop_rate,
+                drop_path_rate=dpr[i],
+                layer_scale_init_value=layer_scale_init_value,
+                act_cfg=act_cfg,
+                norm_cfg=norm_cfg,
+                with_cp=with_cp) for i in range(num_layers)
+        ])
+        if final_norm:
+            self.norm = build_norm_layer(norm_cfg, embed_dims)[1]
+        if out_norms:
+            self.add_out_norms(norm_cfg, {i: embed_dims for i in self.out_indices})
+
+        self.apply_tuning(tuning, train_out_norms, deploy)
+
+    @staticmethod
+    def _resolve_out_indices(out_indices: Optional[Sequence[int]],
+                             num_layers: int) -> Tuple[int, ...]:
+        if out_indices is None:
+            step = max(num_layers // 4, 1)
+            return tuple(range(num_layers - 1 - 3 * step, num_layers, step)) if \
+                num_layers >= 4 else tuple(range(num_layers))
+        if isinstance(out_indices, int):
+            out_indices = [out_indices]
+        bad = [i for i in out_indices if not -num_layers <= i < num_layers]
+        if bad:
+            raise ValueError(f'out_indices {bad} do not exist; this ViT has blocks '
+                             f'0..{num_layers - 1}.')
+        resolved = tuple(i % num_layers for i in out_indices)
+        if list(resolved) != sorted(set(resolved)):
+            raise ValueError(f'out_indices must name distinct blocks in forward order, got '
+                             f'{tuple(out_indices)}.')
+        return resolved
+
+    # ----------------------------------------------------------------- the family's part
+    def tuning_stages(self) -> List[Sequence[ViTMonaBlock]]:
+        return [self.blocks]
+
+    def frozen_stage_parts(self) -> List[Tuple[Tuple[str, ...], List[nn.Module]]]:
+        """0 the patch embedding, 1 the position embedding and the class/register tokens,
+        2 + i block i (the dropout after the position embedding with block 0, as on Swin)."""
+        return [(('patch_embed', ), [self.patch_embed]),
+                (('pos_embed', 'cls_token', 'reg_token'), [])] + [
+            ((f'blocks.{i}', ), ([self.drop_after_pos] if i == 0 else []) + [block])
+            for i, block in enumerate(self.blocks)]
+
+    def convert_pretrained(self, state_dict: Dict[str, torch.Tensor]
+                           ) -> Tuple[Dict[str, torch.Tensor], LoadReport]:
+        state_dict, fmt, ignored = vit_to_backbone_keys(state_dict)
+        check_vit_options(state_dict, layer_scale=self.layer_scale,
+                          num_register_tokens=self.num_register_tokens)
+        if not self.final_norm:  # the classifier's norm; mmseg's final_norm=False ignores it too
+            ignored += [k for k in state_dict if k.startswith('norm.')]
+            state_dict = {k: v for k, v in state_dict.items() if not k.startswith('norm.')}
+        return state_dict, LoadReport(source_format=fmt, family=self.family, ignored=ignored)
+
+    def adapt_pretrained(self, key: str, value: torch.Tensor,
+                         target: torch.Size) -> Optional[torch.Tensor]:
+        """Position embeddings of another grid (DINOv2's 37 x 37, another image size) are resized
+        to ``pos_grid``; anything else of another shape is a mismatch."""
+        if key == 'pos_embed' and value.shape[-1] == target[-1]:
+            return resize_pos_embed(value, self.pos_grid)
+        return value
+
+    def init_base_weights(self) -> None:
+        """mmseg's scratch initialisation of its ViT: position embedding and class token
+        trunc-normal(0.02), Linear trunc-normal(0.02) with zero bias, LayerNorm (1, 0), the patch
+        convolution kaiming (fan-in); register tokens as the class token; layer scales keep their
+        ``layer_scale_init_value``."""
+        trunc_normal_(self.pos_embed, std=.02)
+        trunc_normal_(self.cls_token, std=.02)
+        if self.num_register_tokens:
+            trunc_normal_(self.reg_token, std=.02)
+        init_base_modules(self, init_linear_and_norm)
+        kaiming_init(self.patch_embed.proj, mode='fan_in', bias=0.)
+
+    # ----------------------------------------------------------------- forward
+    def pos_embed_for(self, hw_shape: Tuple[int, int]) -> torch.Tensor:
+        """The position embeddings for an ``h x w`` token grid: (1, 1 + h * w, C), interpolated
+        from ``pos_grid`` when it differs (bicubic, as mmseg's ViT)."""
+        if tuple(hw_shape) == self.pos_grid:
+            return self.pos_embed
+        return resize_pos_embed(self.pos_embed, hw_shape, self.pos_grid)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Args: x: (B, 3, H, W). Returns: one (B, C, ceil(H/p), ceil(W/p)) map per
+        ``out_indices``."""
+        b = x.shape[0]
+        x, hw_shape = self.patch_embed(x)
+        x = torch.cat([self.cls_token.expand(b, -1, -1), x], dim=1)
+        x = self.drop_after_pos(x + self.pos_embed_for(hw_shape))
+        if not self.with_cls_token:
+            x = x[:, 1:]
+        if self.num_register_tokens:  # after the class token, without a position (DINOv2)
+            lead = int(self.with_cls_token)
+            x = torch.cat([x[:, :lead], self.reg_token.expand(b, -1, -1), x[:, lead:]], dim=1)
+        num_leading = x.shape[1] - hw_shape[0] * hw_shape[1]
+        outs = []
+        last = len(self.blocks) - 1
+        for i, block in enumerate(self.blocks):
+            x = block(x, hw_shape)
+            if i == last and self.final_norm:
+                x = self.norm(x)
+            if i in self.out_indices:
+                out = x[:, num_leading:]
+                if self.out_norm_children:
+                    out = getattr(self, f'norm{i}')(out)
+                outs.append(out.reshape(b, *hw_shape, -1).permute(0, 3, 1, 2).contiguous())
+        return tuple(outs)

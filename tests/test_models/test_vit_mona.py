@@ -1,0 +1,215 @@
+"""ViTMona: equality with mmseg's VisionTransformer on the same weights (no adapter, zeroed Mona),
+a DINOv2 reference forward (layer scale, registers), frozen_stages, outputs, checkpointing."""
+import pytest
+import torch
+import torch.nn.functional as F
+from mmseg.models.backbones import VisionTransformer
+
+from mona_mm.models import ViTMona
+from tests.helpers import vit_state_dict
+
+# small, but with every structural feature: several heads, a corner-padded patch embedding,
+# outputs from two blocks
+TINY = dict(embed_dims=32, num_layers=4, num_heads=2, patch_size=8, img_size=32,
+            out_indices=(1, 3))
+
+
+def mmseg_and_ours(tuning='Fixed', with_cls_token=True, final_norm=False, out_norms=False,
+                   seed=0):
+    """mmseg's ViT with random non-trivial weights, and ViTMona loaded from its state dict
+    through the mmseg-converted layout (the same mapping that loads vit2mmseg files)."""
+    torch.manual_seed(seed)
+    stock = VisionTransformer(
+        img_size=TINY['img_size'], patch_size=TINY['patch_size'], embed_dims=TINY['embed_dims'],
+        num_layers=TINY['num_layers'], num_heads=TINY['num_heads'],
+        out_indices=TINY['out_indices'], with_cls_token=with_cls_token, final_norm=final_norm,
+        norm_cfg=dict(type='LN', eps=1e-6), patch_bias=True)  # timm's patch bias
+    stock.eval()  # mmseg's train() returns None
+    with torch.no_grad():
+        for p in stock.parameters():
+            p.normal_(0, 0.2)
+    ours = ViTMona(tuning=tuning, with_cls_token=with_cls_token, final_norm=final_norm,
+                   out_norms=out_norms, **TINY).eval()
+    report = ours.load_pretrained(stock.state_dict(), strict=True)
+    assert report.source_format == 'mmseg-converted'
+    assert not report.missing and not report.unexpected and not report.resized
+    return stock, ours
+
+
+# 32x32: the position grid as it is; 48x40: interpolated at forward time (bicubic);
+# 45x37: also corner-padded to multiples of the patch
+@pytest.mark.parametrize('hw', [(32, 32), (48, 40), (45, 37)])
+@pytest.mark.parametrize('with_cls_token,final_norm', [(True, False), (False, True)])
+def test_no_adapter_equals_mmseg_vit(hw, with_cls_token, final_norm):
+    stock, ours = mmseg_and_ours(with_cls_token=with_cls_token, final_norm=final_norm)
+    x = torch.randn(2, 3, *hw)
+    with torch.no_grad():
+        expected, got = stock(x), ours(x)
+    assert len(got) == len(expected) == 2
+    for a, b in zip(expected, got):
+        assert a.shape == b.shape == (2, 32, -(-hw[0] // 8), -(-hw[1] // 8))
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
+
+
+def test_output_norms_normalise_mmseg_outputs():
+    """``out_norms=True`` (the default) is mmseg's output through one LayerNorm per map."""
+    stock, ours = mmseg_and_ours(out_norms=True)
+    with torch.no_grad():
+        for name, p in ours.named_parameters():
+            if name in ours.out_norm_names():
+                p.normal_()
+        x = torch.randn(1, 3, 40, 32)
+        for i, a, b in zip(TINY['out_indices'], stock(x), ours(x)):
+            norm = getattr(ours, f'norm{i}')
+            a = F.layer_norm(a.permute(0, 2, 3, 1), (32, ), norm.weight, norm.bias, 1e-6)
+            torch.testing.assert_close(b, a.permute(0, 3, 1, 2), rtol=1e-5, atol=1e-5)
+
+
+def test_zeroed_mona_equals_mmseg_vit():
+    stock, ours = mmseg_and_ours(tuning=dict(type='Mona', bottleneck=8))
+    x = torch.randn(1, 3, 40, 48)
+    with torch.no_grad():
+        assert not torch.allclose(stock(x)[-1], ours(x)[-1])  # Mona is active
+        for name, p in ours.named_parameters():
+            if 'project2' in name:
+                p.zero_()
+        for a, b in zip(stock(x), ours(x)):
+            torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
+
+
+def dinov2_reference(sd, x, patch_size, num_heads, eps=1e-6):
+    """DINOv2's ``forward_features(x)['x_norm_patchtokens']`` written out from the published
+    architecture (facebookresearch/dinov2, models/vision_transformer.py and layers/block.py) at
+    the position embeddings' own grid: patch conv; class token; + pos_embed; register tokens
+    after the class token; per block ``x + ls1 * attn(norm1(x))``, ``x + ls2 * mlp(norm2(x))``
+    with softmax(q k^T / sqrt(d)) v attention and an exact-GELU MLP; the final norm."""
+    b, c = x.shape[0], sd['cls_token'].shape[-1]
+    t = F.conv2d(x, sd['patch_embed.proj.weight'], sd['patch_embed.proj.bias'],
+                 stride=patch_size).flatten(2).transpose(1, 2)
+    t = torch.cat([sd['cls_token'].expand(b, -1, -1), t], dim=1) + sd['pos_embed']
+    num_reg = sd['register_tokens'].shape[1] if 'register_tokens' in sd else 0
+    if num_reg:
+        t = torch.cat([t[:, :1], sd['register_tokens'].expand(b, -1, -1), t[:, 1:]], dim=1)
+    n, d = t.shape[1], c // num_heads
+    depth = 1 + max(int(k.split('.')[1]) for k in sd if k.startswith('blocks.'))
+    for i in range(depth):
+        w = {k[len(f'blocks.{i}.'):]: v for k, v in sd.items() if k.startswith(f'blocks.{i}.')}
+        h = F.layer_norm(t, (c, ), w['norm1.weight'], w['norm1.bias'], eps)
+        q, k, v = F.linear(h, w['attn.qkv.weight'], w['attn.qkv.bias']).reshape(
+            b, n, 3, num_heads, d).permute(2, 0, 3, 1, 4)
+        a = ((q * d**-0.5) @ k.transpose(-2, -1)).softmax(dim=-1) @ v
+        a = F.linear(a.transpose(1, 2).reshape(b, n, c), w['attn.proj.weight'],
+                     w['attn.proj.bias'])
+        t = t + w['ls1.gamma'] * a
+        h = F.layer_norm(t, (c, ), w['norm2.weight'], w['norm2.bias'], eps)
+        m = F.linear(F.gelu(F.linear(h, w['mlp.fc1.weight'], w['mlp.fc1.bias'])),
+                     w['mlp.fc2.weight'], w['mlp.fc2.bias'])
+        t = t + w['ls2.gamma'] * m
+    t = F.layer_norm(t, (c, ), sd['norm.weight'], sd['norm.bias'], eps)
+    return t[:, 1 + num_reg:]
+
+
+@pytest.mark.parametrize('registers', [0, 4])
+def test_dinov2_layer_scale_and_registers_equal_the_reference_forward(registers):
+    grid, patch, heads = 4, 14, 2
+    sd = vit_state_dict('dinov2', embed_dims=32, depth=3, patch_size=patch, grid=grid,
+                        num_register_tokens=registers)
+    model = ViTMona(embed_dims=32, num_layers=3, num_heads=heads, patch_size=patch,
+                    img_size=grid * patch, layer_scale_init_value=1.0,
+                    num_register_tokens=registers, final_norm=True, out_norms=False,
+                    out_indices=(2, ), tuning='Fixed').eval()
+    report = model.load_pretrained(dict(sd))
+    assert report.source_format.startswith('DINOv2') and report.ignored == ['mask_token']
+    x = torch.randn(2, 3, grid * patch, grid * patch)
+    with torch.no_grad():
+        expected = dinov2_reference(sd, x, patch, heads)
+        (got, ) = model(x)
+    torch.testing.assert_close(got.flatten(2).transpose(1, 2), expected, rtol=1e-5, atol=1e-5)
+    with torch.no_grad():  # the registers take part in attention: changing them changes the map
+        model.reg_token.add_(1.0) if registers else model.blocks[0].ls1.gamma.mul_(2)
+        assert not torch.allclose(model(x)[0], got)
+
+
+def test_dinov2_with_registers_works_with_mona():
+    model = ViTMona(embed_dims=32, num_layers=2, num_heads=2, patch_size=14, img_size=56,
+                    layer_scale_init_value=1.0, num_register_tokens=4,
+                    tuning=dict(type='Mona', bottleneck=8)).train()
+    outs = model(torch.randn(2, 3, 60, 50))  # 5 x 4 patches, interpolated position grid
+    assert [o.shape for o in outs] == [(2, 32, 5, 4)] * 2
+    sum(o.square().mean() for o in outs).backward()
+    assert all(p.grad is not None for n, p in model.named_parameters() if '.mona' in n)
+    assert model.reg_token.grad is None and not model.reg_token.requires_grad
+
+
+def test_default_out_indices_and_arch():
+    base = ViTMona(arch='base', tuning='Fixed')
+    assert base.out_indices == (2, 5, 8, 11) and len(base.blocks) == 12
+    assert base.pos_embed.shape == (1, 1 + 14 * 14, 768)
+    large = ViTMona(arch='large', tuning='Fixed', patch_size=14, img_size=518)
+    assert large.out_indices == (5, 11, 17, 23) and large.pos_embed.shape == (1, 1370, 1024)
+    assert ViTMona(tuning='Fixed', **dict(TINY, out_indices=(-1, ))).out_indices == (3, )
+    with pytest.raises(ValueError, match=r'out_indices \[7\] do not exist'):
+        ViTMona(**dict(TINY, out_indices=(1, 7)))
+    with pytest.raises(KeyError, match='Unknown ViT arch'):
+        ViTMona(arch='giant')
+
+
+def test_frozen_stages_count_from_the_input():
+    def frozen(fs):
+        model = ViTMona(tuning='Full', frozen_stages=fs, num_register_tokens=2, **TINY).train()
+        return model, {n.split('.')[0] if not n.startswith('blocks') else '.'.join(
+            n.split('.')[:2]) for n, p in model.named_parameters() if not p.requires_grad}
+
+    assert frozen(-1)[1] == set()
+    assert frozen(0)[1] == {'patch_embed'}
+    assert frozen(1)[1] == {'patch_embed', 'pos_embed', 'cls_token', 'reg_token'}
+    model, names = frozen(3)
+    assert names == {'patch_embed', 'pos_embed', 'cls_token', 'reg_token', 'blocks.0',
+                     'blocks.1'}
+    assert not model.blocks[1].training and model.blocks[2].training
+
+
+def test_output_norms_frozen_by_default_and_configurable():
+    default = ViTMona(tuning='Mona', **TINY)
+    assert default.out_norm_names() == {f'norm{i}.{p}' for i in (1, 3) for p in ('weight', 'bias')}
+    assert not any(p.requires_grad for n, p in default.named_parameters()
+                   if n in default.out_norm_names())
+    opt_in = ViTMona(tuning='Mona', train_out_norms=True, **TINY)
+    assert all(p.requires_grad for n, p in opt_in.named_parameters()
+               if n in opt_in.out_norm_names())
+    assert ViTMona(tuning='Mona', out_norms=False, **TINY).out_norm_names() == set()
+
+
+def test_scratch_init_keeps_layer_scale_and_adapters():
+    model = ViTMona(tuning=dict(type='Mona', bottleneck=8), layer_scale_init_value=1e-5, **TINY)
+    gamma = model.blocks[0].mona1.gamma.detach().clone()
+    model.init_weights()
+    assert torch.equal(model.blocks[0].mona1.gamma, gamma)
+    assert torch.all(model.blocks[0].ls1.gamma == 1e-5)
+    assert model.pos_embed.std() > 0.01 and model.cls_token.abs().sum() > 0
+    assert {n for n, p in model.named_parameters() if p.requires_grad} == \
+        model.adapter_param_names
+
+
+def test_with_cp_same_output_and_grads():
+    torch.manual_seed(0)
+    plain = ViTMona(tuning=dict(type='Mona', bottleneck=8), **TINY).train()
+    ckpt = ViTMona(tuning=dict(type='Mona', bottleneck=8), with_cp=True, **TINY).train()
+    ckpt.load_state_dict(plain.state_dict())
+    x = torch.randn(1, 3, 32, 40)
+    outs = [sum(o.sum() for o in m(x)) for m in (plain, ckpt)]
+    for o in outs:
+        o.backward()
+    torch.testing.assert_close(outs[0], outs[1])
+    for (n, a), (_, b) in zip(plain.named_parameters(), ckpt.named_parameters()):
+        if a.requires_grad:
+            torch.testing.assert_close(a.grad, b.grad, msg=n)
+
+
+def test_drop_path_stays_active_in_frozen_blocks():
+    model = ViTMona(tuning='Mona', drop_path_rate=0.5, **TINY).train()
+    x = torch.randn(1, 3, 32, 32)
+    torch.manual_seed(1)
+    a = model(x)[-1]
+    torch.manual_seed(2)
+    assert not torch.equal(a, model(x)[-1])
