@@ -19,10 +19,11 @@ from . import compat
 compat.apply_all()
 
 from . import hooks, layers, models, tuning  # noqa: E402  (registration)
+from .paths import config_path  # noqa: E402  (for configs that inherit ours)
 from .version import __version__  # noqa: E402
 
 for _host, _package in (('mmdet', 'det'), ('mmseg', 'seg')):
     if importlib.util.find_spec(_host) is not None:
         importlib.import_module(f'{__name__}.{_package}')
 
-__all__ = ['__version__', 'compat', 'hooks', 'layers', 'models', 'tuning']
+__all__ = ['__version__', 'compat', 'config_path', 'hooks', 'layers', 'models', 'tuning']
