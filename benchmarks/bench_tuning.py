@@ -3,8 +3,10 @@
     python benchmarks/bench_tuning.py                      # Swin-T backbone, Mask R-CNN, UperNet
     python benchmarks/bench_tuning.py --task upernet --size 512 --batch 2 --device cuda --amp
     python benchmarks/bench_tuning.py --tiny               # seconds; what the test suite runs
+    python benchmarks/bench_tuning.py --plot bench.png     # also a chart of the ratios to Full
 
-The measurement is benchmarks/tuning_cost.py; results and how to read them: docs/benchmarks.md.
+The measurement is benchmarks/tuning_cost.py, the chart benchmarks/plot.py; results and how to
+read them: docs/benchmarks.md.
 """
 import argparse
 import os
@@ -19,7 +21,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from benchmarks import tuning_cost  # noqa: E402
+from benchmarks import plot, tuning_cost  # noqa: E402
 from mona_mm.utils.params import format_table  # noqa: E402
 
 TINY_METHODS = ['Full', 'Adapter', 'Mona', 'Mona+cp']
@@ -69,6 +71,8 @@ def main() -> None:
     parser.add_argument('--tiny', action='store_true',
                         help=f'64 px, {"/".join(TINY_METHODS)}, no warm-up, one repeat: '
                         'a smoke run')
+    parser.add_argument('--plot', metavar='FILE',
+                        help='also draw step time and memory relative to Full as a chart (PNG)')
     args = parser.parse_args()
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda: PyTorch sees no CUDA device here.')
@@ -79,10 +83,12 @@ def main() -> None:
     print(environment(args.device))
     print(f'command: python benchmarks/bench_tuning.py {" ".join(sys.argv[1:])}')
     precision = ', AMP (float16)' if args.amp else ''
+    results = {}
     for task in list(tuning_cost.TASKS) if args.task == 'all' else [args.task]:
         rows = tuning_cost.compare_training(task, methods, args.size, args.batch, args.repeats,
                                             warmup=0 if args.tiny else 1, device=args.device,
                                             amp=args.amp)
+        results[task] = rows
         print(f'\n## training step, {task}, Swin-T, {args.size}x{args.size}, batch {args.batch}'
               f'{precision}')
         print(table(rows, TRAIN_COLUMNS))
@@ -90,6 +96,11 @@ def main() -> None:
                                          device=args.device, amp=args.amp)
     print(f'\n## inference, Swin-T backbone, {args.size}x{args.size}, batch 1{precision}')
     print(table(rows, INFER_COLUMNS))
+    if args.plot:
+        setting = (f'Swin-T, {args.size}x{args.size}, batch {args.batch}{precision}; '
+                   f'{environment(args.device).split(",")[0]}')
+        plot.plot_training(results, args.plot, setting)
+        print(f'\nchart: {args.plot}')
 
 
 if __name__ == '__main__':
