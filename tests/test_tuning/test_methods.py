@@ -1,20 +1,28 @@
-"""The registry-driven matrix: every tuning method on a tiny Swin, plus its paper counts.
+"""The registry-driven matrix: every tuning method on both backbone families (a tiny Swin and a
+tiny ViT with layer scale and register tokens), plus the paper's Swin counts.
 
 Adding a method = one file in mona_mm/tuning/ + one row in ROWS (a test fails until then).
+Adding a backbone family = one entry in FAMILIES (its tiny config and its parameter counts).
 """
 import glob
 import os.path as osp
+from typing import Callable, List, NamedTuple, Tuple
 
 import pytest
 import torch
 from mmdet.models.backbones import SwinTransformer
 from mmengine.config import Config
+from mmseg.models.backbones import VisionTransformer
 
-from mona_mm.models import SwinMona
+from mona_mm.models import SwinMona, ViTMona
 from mona_mm.tuning import available_methods
 from tests.conftest import TINY_SWIN
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+# a ViT small enough for CPU tests with every structural feature: class and register tokens
+# (off Mona's map), layer scale, several heads, outputs from two blocks
+TINY_VIT = dict(embed_dims=32, num_layers=4, num_heads=2, patch_size=8, img_size=32,
+                out_indices=(1, 3), num_register_tokens=2, layer_scale_init_value=0.1)
 
 
 def tiny_geometry(cfg=TINY_SWIN):
@@ -23,6 +31,55 @@ def tiny_geometry(cfg=TINY_SWIN):
     blocks = [(widths[i], cfg['num_heads'][i]) for i, d in enumerate(cfg['depths'])
               for _ in range(d)]
     return blocks, widths, (2 * cfg['window_size'] - 1)**2
+
+
+class Family(NamedTuple):
+    """A backbone family in the matrix: how to build its tiny model, and the counts of the
+    methods that select pretrained parameters, from its structure (the adapters' counts are per
+    block, from ``blocks``)."""
+    build: Callable[..., torch.nn.Module]
+    blocks: List[Tuple[int, int, int]]  # (channels, heads, bias-table length) of every block
+    bitfit: int
+    norm: int
+    partial: int
+    full: int
+    out_channels: List[int]
+
+
+def swin_family(cfg=TINY_SWIN) -> Family:
+    blocks, widths, t = tiny_geometry(cfg)
+    C, h = blocks[-1]
+    return Family(
+        build=lambda tuning, **kw: SwinMona(tuning=tuning, **dict(cfg, **kw)),
+        blocks=[(c, heads, t) for c, heads in blocks],
+        bitfit=(2 * widths[0] + sum(11 * c + t * heads for c, heads in blocks) +
+                sum(4 * c for c in widths[:-1]) + sum(widths)),
+        norm=(2 * widths[0] + sum(4 * c for c, _ in blocks) + sum(8 * c for c in widths[:-1]) +
+              sum(2 * c for c in widths)),
+        partial=12 * C * C + 13 * C + t * h,
+        full=sum(p.numel() for p in SwinTransformer(**cfg).parameters()),  # mmdet's own Swin
+        out_channels=widths)
+
+
+def vit_family(cfg=TINY_VIT) -> Family:
+    C, depth, outs = cfg['embed_dims'], cfg['num_layers'], len(cfg['out_indices'])
+    stock = VisionTransformer(  # mmseg's own ViT (with timm's patch bias) ...
+        img_size=cfg['img_size'], patch_size=cfg['patch_size'], embed_dims=C, num_layers=depth,
+        num_heads=cfg['num_heads'], patch_bias=True)
+    # ... plus what it lacks: layer scale, register tokens, output norms
+    extra = depth * 2 * C + cfg['num_register_tokens'] * C + outs * 2 * C
+    return Family(
+        build=lambda tuning, **kw: ViTMona(tuning=tuning, **dict(cfg, **kw)),
+        blocks=[(C, cfg['num_heads'], 0)] * depth,
+        bitfit=C + depth * 11 * C + outs * C,  # patch conv, qkv/proj/fc1/fc2/norms, out norms
+        norm=depth * 4 * C + outs * 2 * C,
+        partial=12 * C * C + 13 * C + 2 * C,  # the last block, its layer scales included
+        full=sum(p.numel() for p in stock.parameters()) + extra,
+        out_channels=[C] * outs)
+
+
+FAMILIES = {'swin': swin_family(), 'vit': vit_family()}
+FAMILY_NAMES = sorted(FAMILIES)
 
 
 def _mona(b=64):
@@ -35,35 +92,12 @@ def _lorand(C, r=2, n=4, k=8):
 
 
 def per_block_formula(fn):
-    def count(cfg=TINY_SWIN):
-        blocks, _, t = tiny_geometry(cfg)
-        return sum(fn(C, h, t) for C, h in blocks)
+    def count(family: Family) -> int:
+        return sum(fn(C, h, t) for C, h, t in family.blocks)
     return count
 
 
-def bitfit_count(cfg=TINY_SWIN):
-    blocks, widths, t = tiny_geometry(cfg)
-    return (2 * widths[0] + sum(11 * C + t * h for C, h in blocks) +
-            sum(4 * C for C in widths[:-1]) + sum(widths))
-
-
-def norm_count(cfg=TINY_SWIN):
-    blocks, widths, _ = tiny_geometry(cfg)
-    return (2 * widths[0] + sum(4 * C for C, _ in blocks) + sum(8 * C for C in widths[:-1]) +
-            sum(2 * C for C in widths))
-
-
-def partial_count(cfg=TINY_SWIN):
-    blocks, _, t = tiny_geometry(cfg)
-    C, h = blocks[-1]
-    return 12 * C * C + 13 * C + t * h
-
-
-def full_count(cfg=TINY_SWIN):  # independent source: mmdet's own SwinTransformer
-    return sum(p.numel() for p in SwinTransformer(**cfg).parameters())
-
-
-# name -> (tuning cfg, count formula on TINY_SWIN, Swin-B count, Swin-L count) from MONA_SPEC s.4
+# name -> (tuning cfg, count formula of a Family, Swin-B count, Swin-L count) (docs/spec.md s.4)
 ROWS = {
     'Mona': (dict(type='Mona'), per_block_formula(_mona()), 3_667_456, 5_267_712),
     'Adapter': (dict(type='Adapter'),
@@ -72,13 +106,13 @@ ROWS = {
              4_620_288),
     'AdaptFormer': (dict(type='AdaptFormer'), per_block_formula(lambda C, h, t: 129 * C + 64),
                     1_553_664, 2_329_728),
-    'Partial': (dict(type='Partial'), partial_count, 12_601_632, 28_339_632),
-    'BitFit': (dict(type='BitFit'), bitfit_count, 201_656, 302_484),
-    'NormTuning': (dict(type='NormTuning'), norm_count, 59_392, 89_088),
+    'Partial': (dict(type='Partial'), lambda f: f.partial, 12_601_632, 28_339_632),
+    'BitFit': (dict(type='BitFit'), lambda f: f.bitfit, 201_656, 302_484),
+    'NormTuning': (dict(type='NormTuning'), lambda f: f.norm, 59_392, 89_088),
     'LoRand': (dict(type='LoRand'), per_block_formula(lambda C, h, t: 2 * _lorand(C)),
                2_370_816, 3_543_936),
-    'Fixed': (dict(type='Fixed'), lambda cfg=TINY_SWIN: 0, 0, 0),
-    'Full': (dict(type='Full'), full_count, 86_745_016, 194_998_164),
+    'Fixed': (dict(type='Fixed'), lambda f: 0, 0, 0),
+    'Full': (dict(type='Full'), lambda f: f.full, 86_745_016, 194_998_164),
 }
 METHODS = sorted(ROWS)
 
@@ -87,18 +121,21 @@ def trainable(model):
     return {n for n, p in model.named_parameters() if p.requires_grad}
 
 
-def build(name, seed=0, **kw):
+def build(name, seed=0, family='swin', **kw):
     torch.manual_seed(seed)
-    return SwinMona(tuning=ROWS[name][0], **dict(TINY_SWIN, **kw))
+    return FAMILIES[family].build(ROWS[name][0], **kw)
 
 
 def test_every_registered_method_has_a_row():
     assert sorted(available_methods()) == METHODS
 
 
+@pytest.mark.parametrize('family', FAMILY_NAMES)
 @pytest.mark.parametrize('name', METHODS)
-def test_count_matches_spec_formula(name):
-    assert sum(p.numel() for p in build(name).parameters() if p.requires_grad) == ROWS[name][1]()
+def test_count_matches_spec_formula(name, family):
+    model = build(name, family=family)
+    assert sum(p.numel() for p in model.parameters() if p.requires_grad) == ROWS[name][1](
+        FAMILIES[family])
 
 
 @pytest.mark.parametrize('name', METHODS)
@@ -115,11 +152,12 @@ def test_swin_l_voc_variants_match_the_official_logs():
     assert sum(p.numel() for p in SwinMona(tuning='Full', **kw).parameters()) == 194_997_780
 
 
+@pytest.mark.parametrize('family', FAMILY_NAMES)
 @pytest.mark.parametrize('name', METHODS)
-def test_forward_backward_grads_only_where_intended(name):
-    model = build(name).train()
+def test_forward_backward_grads_only_where_intended(name, family):
+    model = build(name, family=family).train()
     outs = model(torch.randn(2, 3, 48, 40))
-    assert [o.shape[1] for o in outs] == [16, 32, 64, 128]
+    assert [o.shape[1] for o in outs] == FAMILIES[family].out_channels
     if name == 'Fixed':
         assert not any(o.requires_grad for o in outs)
         return
@@ -128,9 +166,10 @@ def test_forward_backward_grads_only_where_intended(name):
     assert with_grad == trainable(model) == model.trainable_param_names
 
 
+@pytest.mark.parametrize('family', FAMILY_NAMES)
 @pytest.mark.parametrize('name', sorted(set(METHODS) - {'Fixed'}))
-def test_optimiser_steps_move_only_trainable_tensors(name):
-    model = build(name).train()
+def test_optimiser_steps_move_only_trainable_tensors(name, family):
+    model = build(name, family=family).train()
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.05)
     for _ in range(3):
@@ -142,9 +181,10 @@ def test_optimiser_steps_move_only_trainable_tensors(name):
         assert moved == (n in model.trainable_param_names), n
 
 
+@pytest.mark.parametrize('family', FAMILY_NAMES)
 @pytest.mark.parametrize('name', METHODS)
-def test_state_dict_round_trip(name):
-    a, b = build(name, seed=0).eval(), build(name, seed=1).eval()
+def test_state_dict_round_trip(name, family):
+    a, b = build(name, seed=0, family=family).eval(), build(name, seed=1, family=family).eval()
     with torch.no_grad():  # make every tensor non-trivial (LoRA's B starts at zero)
         for p in a.parameters():
             p.add_(torch.randn_like(p) * 0.01)
@@ -163,21 +203,25 @@ def test_a_coco_leaf_config_exists_and_selects_the_method(name):
     assert name in types  # tests/test_configs.py builds every one of them
 
 
-def test_lora_starts_as_an_exact_identity():
-    lora, fixed = build('LoRA').eval(), build('Fixed').eval()
+@pytest.mark.parametrize('family,qkv_key', [('swin', 'stages.0.blocks.0.attn.w_msa.qkv'),
+                                             ('vit', 'blocks.0.attn.qkv')])
+def test_lora_starts_as_an_exact_identity(family, qkv_key):
+    lora, fixed = build('LoRA', family=family).eval(), build('Fixed', family=family).eval()
     fixed.load_state_dict({k: v for k, v in lora.state_dict().items() if 'lora_' not in k})
     x = torch.randn(1, 3, 40, 40)
     with torch.no_grad():
         for a, b in zip(lora(x), fixed(x)):
             assert torch.equal(a, b)
-    qkv = lora.stages[0].blocks[0].attn.w_msa.qkv
+    qkv = lora.get_submodule(qkv_key)  # the family's fused qkv, its keys unchanged
     assert set(dict(qkv.named_parameters())) == {'weight', 'bias', 'lora_A', 'lora_B'}
-    assert qkv.lora_A.shape == (2, 64, 16) and torch.all(qkv.lora_B == 0)
+    channels = FAMILIES[family].blocks[0][0]
+    assert qkv.lora_A.shape == (2, 64, channels) and torch.all(qkv.lora_B == 0)
 
 
-def test_lora_updates_q_and_v_only():
-    model = build('LoRA')
-    qkv = model.stages[3].blocks[1].attn.w_msa.qkv
+@pytest.mark.parametrize('family', FAMILY_NAMES)
+def test_lora_updates_q_and_v_only(family):
+    model = build('LoRA', family=family)
+    qkv = model.select_blocks()[-1].qkv
     with torch.no_grad():
         qkv.lora_B.normal_()
     delta = qkv.delta_weight()
@@ -194,33 +238,38 @@ def test_lora_updates_q_and_v_only():
                                                     'ffn_branch': ['lorand2']}),
                                         ('AdaptFormer', {'ffn_parallel': ['adaptformer']}),
                                         ('Mona', {'attn_out': ['mona1'], 'ffn_out': ['mona2']})])
-def test_placements(name, slots):
-    block = build(name).stages[1].blocks[0]
-    assert {k: v for k, v in block.slots.items() if v} == slots
+@pytest.mark.parametrize('family', FAMILY_NAMES)
+def test_placements(name, slots, family):
+    for block in build(name, family=family).select_blocks():
+        assert {k: v for k, v in block.slots.items() if v} == slots
 
 
-def test_adapter_and_adaptformer_formulas_in_a_block():
+# tokens of the first block: Swin's 8 x 8 map; the ViT's 4 x 4 map behind its class token and
+# two register tokens
+@pytest.mark.parametrize('family,hw,leading', [('swin', (8, 8), 0), ('vit', (4, 4), 3)])
+def test_adapter_and_adaptformer_formulas_in_a_block(family, hw, leading):
     """AdaptFormer adds exactly 0.1 * up(gelu(down(x))) next to the MLP; with zeroed up
     projections both adapters reproduce the plain block."""
     import torch.nn.functional as F
-    plain = build('Fixed').eval()
+    plain = build('Fixed', family=family).eval()
     for name in ('Adapter', 'AdaptFormer'):
-        model = build(name).eval()
+        model = build(name, family=family).eval()
         model.load_state_dict(plain.state_dict(), strict=False)
-        block, ref = model.stages[0].blocks[0], plain.stages[0].blocks[0]
-        x = torch.randn(2, 64, 16)
+        block, ref = model.select_blocks()[0], plain.select_blocks()[0]
+        channels = block.embed_dims
+        x = torch.randn(2, leading + hw[0] * hw[1], channels)
         with torch.no_grad():
             if name == 'AdaptFormer':
                 ad = block.adaptformer
-                mid = x + ref.attn(ref.norm1(x), (8, 8))  # the MLP branch's input
-                expected = ref(x, (8, 8)) + 0.1 * ad.up(F.gelu(ad.down(mid)))
-                torch.testing.assert_close(block(x, (8, 8)), expected)
+                mid = x + ref.residual_attn(x, hw)  # the MLP branch's input
+                expected = ref(x, hw) + 0.1 * ad.up(F.gelu(ad.down(mid)))
+                torch.testing.assert_close(block(x, hw), expected)
             for p in block.parameters():
-                if p.requires_grad and p.dim() == 2 and p.shape[0] == 16:
+                if p.requires_grad and p.dim() == 2 and p.shape[0] == channels:
                     p.zero_()  # the up projections
             for p in (getattr(block, n).up.bias for s in block.slots.values() for n in s):
                 p.zero_()
-            torch.testing.assert_close(block(x, (8, 8)), ref(x, (8, 8)))
+            torch.testing.assert_close(block(x, hw), ref(x, hw))
 
 
 def test_bitfit_and_normtuning_clean_variants():
@@ -233,25 +282,32 @@ def test_bitfit_and_normtuning_clean_variants():
     assert paper - clean == {n for n in paper if n.startswith('norm')} != set()
 
 
-def test_partial_takes_the_last_blocks():
-    model = SwinMona(tuning=dict(type='Partial', num_blocks=3), **TINY_SWIN)
-    assert {'.'.join(n.split('.')[:4]) for n in trainable(model)} == {
-        'stages.2.blocks.1', 'stages.3.blocks.0', 'stages.3.blocks.1'}
-    with pytest.raises(ValueError, match='num_blocks=99 but the backbone has 8 blocks'):
-        SwinMona(tuning=dict(type='Partial', num_blocks=99), **TINY_SWIN)
+@pytest.mark.parametrize('family,last_three,depth', [
+    ('swin', {'stages.2.blocks.1', 'stages.3.blocks.0', 'stages.3.blocks.1'}, 8),
+    ('vit', {'blocks.1', 'blocks.2', 'blocks.3'}, 4)])
+def test_partial_takes_the_last_blocks(family, last_three, depth):
+    build_family = FAMILIES[family].build
+    names = trainable(build_family(dict(type='Partial', num_blocks=3)))
+    assert all(any(n.startswith(f'{b}.') for b in last_three) for n in names)
+    assert all(any(n.startswith(f'{b}.') for n in names) for b in last_three)
+    with pytest.raises(ValueError, match=f'num_blocks=99 but the backbone has {depth} blocks'):
+        build_family(dict(type='Partial', num_blocks=99))
 
 
-def test_combinations():
-    combo = SwinMona(tuning=['Mona', 'BitFit'], **TINY_SWIN)
-    assert trainable(combo) == trainable(build('Mona')) | trainable(build('BitFit'))
-    combo = SwinMona(tuning=['LoRA', 'Adapter'], **TINY_SWIN)
-    assert len(trainable(combo)) == len(trainable(build('LoRA'))) + len(
-        trainable(build('Adapter')))
+@pytest.mark.parametrize('family', FAMILY_NAMES)
+def test_combinations(family):
+    build_family = FAMILIES[family].build
+    combo = build_family(['Mona', 'BitFit'])
+    assert trainable(combo) == trainable(build('Mona', family=family)) | trainable(
+        build('BitFit', family=family))
+    combo = build_family(['LoRA', 'Adapter'])
+    assert len(trainable(combo)) == len(trainable(build('LoRA', family=family))) + len(
+        trainable(build('Adapter', family=family)))
     for bad in (['Fixed', 'Mona'], ['Full', 'BitFit']):
         with pytest.raises(ValueError, match='cannot be combined'):
-            SwinMona(tuning=bad, **TINY_SWIN)
+            build_family(bad)
     with pytest.raises(ValueError, match='more than once'):
-        SwinMona(tuning=['LoRA', dict(type='LoRA', rank=4)], **TINY_SWIN)
+        build_family(['LoRA', dict(type='LoRA', rank=4)])
 
 
 def test_unknown_lora_target_lists_valid_ones():
