@@ -39,8 +39,9 @@ def rel(path: str) -> str:
 
 def method_in_name(path: str) -> str:
     """The method a leaf's file name names: 'partial-1' in ``upernet_swin-l-partial-1_8xb2...``,
-    'mona' in ``mask_rcnn_swin_mona_coco.py`` and ``upernet_swin-mona_tiny-ade20k.py``."""
-    match = re.search(r'swin[-_](?:[bl]-)?([a-z]+(?:-\d+)?)_', osp.basename(path))
+    'mona' in ``mask_rcnn_swin_mona_coco.py``, ``upernet_swin-mona_tiny-ade20k.py`` and
+    ``upernet_vit-b16-mona_mln_8xb2...``."""
+    match = re.search(r'(?:swin|vit)[-_](?:[bl]\d*-)?([a-z]+(?:-\d+)?)_', osp.basename(path))
     assert match, f'{rel(path)}: no tuning method in the file name'
     return match.group(1)
 
@@ -69,7 +70,7 @@ def own_settings(path: str) -> dict:
 
 def test_there_are_configs():
     assert osp.join(CONFIG_DIR, 'mask_rcnn_swin_mona_coco.py') in LEAVES
-    assert len(TINY) == 8 and len(METHOD_LEAVES) > 40
+    assert len(TINY) == 10 and len(METHOD_LEAVES) > 40
 
 
 @pytest.mark.parametrize('path', LEAVES, ids=rel)
@@ -78,7 +79,7 @@ def test_config_builds(path):
     assert 'mona_mm' in cfg.custom_imports['imports']
     model = build_model(cfg)
     backbone = model.backbone
-    assert type(backbone).__name__ == 'SwinMona'
+    assert type(backbone).__name__ in ('SwinMona', 'ViTMona')
     assert backbone.tuning_methods, 'every config names its tuning method'
     trainable = {n for n, p in backbone.named_parameters() if p.requires_grad}
     assert trainable == backbone.trainable_param_names
