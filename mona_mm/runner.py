@@ -3,15 +3,26 @@
 The host library is chosen by the config's ``default_scope`` (as OpenMMLab's own tools do), its
 modules are registered, and the config is adapted to the machine without being edited:
 
-* no CUDA: the distributed backend becomes gloo (mmengine's default is nccl, and its launcher
-  calls ``torch.cuda.set_device``, which a CPU build of torch lacks: we open the gloo process
-  group ourselves), DDP gets no ``device_ids``, SyncBN falls back to BN, and AMP to fp32;
-* with CUDA the config runs as written (nccl, SyncBN, AMP).
+* with CUDA the config runs as written (nccl, SyncBN, AMP);
+* on the CPU only when asked (``--cpu`` on the tools, or ``allow_cpu = True`` in the config, as the
+  tiny quick-start configs have): the distributed backend becomes gloo (mmengine's default is
+  nccl, and its launcher calls ``torch.cuda.set_device``, which a CPU build of torch lacks: we
+  open the gloo process group ourselves), DDP gets no ``device_ids``, SyncBN falls back to BN,
+  and AMP to fp32;
+* otherwise, without CUDA (no GPU, a broken driver, a CPU build of torch), a tool stops at once
+  saying so, instead of running a GPU job a hundred times slower on the CPU.
+
+Checkpoint paths are checked before anything is built (``--resume``, ``load_from``), ``--resume``
+without a path continues from the newest complete checkpoint, tools/test.py loads full and merged
+checkpoints strictly, and a training process that loses the others of a distributed run stops
+with an error saying so (docs/reliability.md).
 """
 import argparse
 import importlib
+import logging
 import os
 import os.path as osp
+import re
 from typing import Optional
 
 import torch
@@ -22,6 +33,16 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mona_mm  # noqa: F401  (shims and registration before any host library module loads)
+from mona_mm.checkpoints import (
+    CheckpointFileError,
+    check_fits,
+    find_resume_checkpoint,
+    is_delta,
+    load_delta,
+)
+from mona_mm.checkpoints.files import checkpoint_file_problem
+from mona_mm.checkpoints.strict import strip_module_prefix
+from mona_mm.models.backbones.pretrained import load_checkpoint_file
 
 #: host library (a config's default_scope) -> our package that registers into it
 HOSTS = {'mmdet': 'mona_mm.det', 'mmseg': 'mona_mm.seg', 'mmrotate': 'mona_mm.rotate'}
@@ -51,10 +72,39 @@ def _replace_sync_bn(node):
             _replace_sync_bn(v)
 
 
+class CudaUnavailableError(RuntimeError):
+    """A config written for GPUs was started where CUDA is not available, without ``--cpu``."""
+
+
+def use_cpu() -> None:
+    """``--cpu``: hide the GPUs from this process (before CUDA is initialised) so that the run
+    takes the CPU path, also on a machine with a GPU.
+
+    Raises:
+        RuntimeError: CUDA was initialised before the option was read.
+    """
+    os.environ['CUDA_VISIBLE_DEVICES'] = ''
+    if torch.cuda.is_available():
+        raise RuntimeError('--cpu: CUDA was initialised before the GPUs could be hidden; start '
+                           'the tool with CUDA_VISIBLE_DEVICES= in its environment instead.')
+
+
 def adapt_to_device(cfg: Config, launcher: str = 'none') -> Config:
-    """Make a GPU config run on this machine: unchanged with CUDA, CPU fallbacks without."""
+    """Make a GPU config run on this machine: unchanged with CUDA; without CUDA, the CPU
+    fallbacks when ``cfg.allow_cpu`` is set (``--cpu`` sets it), else an error.
+
+    Raises:
+        CudaUnavailableError: no CUDA and the CPU was not asked for; the message says how.
+    """
     if torch.cuda.is_available():
         return cfg
+    if not cfg.get('allow_cpu', False):
+        raise CudaUnavailableError(
+            'CUDA is not available (torch.cuda.is_available() is False: no GPU, a broken '
+            f'driver or a CPU-only build of torch {torch.__version__}), and this config is '
+            'written for GPUs. To run on the CPU on purpose (much slower; gloo, SyncBN as BN, AMP '
+            'as fp32), add --cpu to tools/train.py or tools/test.py (dist_train.sh and '
+            'dist_test.sh pass it on), or set allow_cpu = True in the config.')
     notes = []
     if launcher != 'none':
         cfg.setdefault('env_cfg', ConfigDict())
@@ -76,8 +126,9 @@ def adapt_to_device(cfg: Config, launcher: str = 'none') -> Config:
         optim.pop('loss_scale', None)
         optim.pop('dtype', None)
         notes.append('AMP off (fp32)')
-    if notes:
-        print_log(f'No CUDA device: {", ".join(notes)}; SyncBN layers run as BN.', logger='current')
+    print_log(f'No CUDA device: running on the CPU as asked (allow_cpu / --cpu)'
+              f'{": " + ", ".join(notes) if notes else ""}; SyncBN layers run as BN.',
+              logger='current')
     return cfg
 
 
@@ -120,14 +171,42 @@ def enable_amp(cfg: Config) -> Config:
     return cfg
 
 
+def _check_file(path: Optional[str], what: str) -> None:
+    """One clear error for a local checkpoint file that is missing, empty, truncated or not a
+    checkpoint (URLs are left to mmengine)."""
+    if path and not re.match(r'^[a-zA-Z][\w+.-]*://', path):
+        problem = checkpoint_file_problem(osp.expanduser(path))
+        if problem:
+            raise CheckpointFileError(f'The {what} {path} {problem}.')
+
+
 def set_resume(cfg: Config, resume: Optional[str]) -> Config:
-    """``--resume``: ``'auto'`` takes the latest checkpoint of the work dir; a path takes it."""
-    if resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
-    elif resume is not None:
+    """``--resume``: ``'auto'`` takes the newest complete checkpoint of the work dir (the one
+    ``last_checkpoint`` names, unless that is missing or partial, or a newer one exists); a path
+    takes that file.
+
+    Raises:
+        CheckpointFileError: the given file is missing, empty, truncated or not a checkpoint.
+    """
+    if resume is None:
+        return cfg
+    if resume != 'auto':
+        _check_file(resume, 'checkpoint to resume from')
         cfg.resume = True
         cfg.load_from = resume
+        return cfg
+    path, notes = find_resume_checkpoint(cfg.work_dir)
+    for note in notes:
+        print_log(f'--resume: passed over {note}.', logger='current', level=logging.WARNING)
+    if path is None:
+        print_log(f'--resume: no complete checkpoint in {cfg.work_dir}; training starts from '
+                  f'the beginning.', logger='current', level=logging.WARNING)
+        cfg.resume = False
+        cfg.load_from = None
+    else:
+        print_log(f'--resume: continuing from {path}.', logger='current')
+        cfg.resume = True
+        cfg.load_from = path
     return cfg
 
 
@@ -155,11 +234,19 @@ def parse_tool_args(parser) -> 'argparse.Namespace':
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--cpu', action='store_true',
+        help='run on the CPU on purpose (gloo, SyncBN as BN, AMP as fp32), also where a GPU is; '
+        'without it a config written for GPUs stops when CUDA is not available')
     args = parser.parse_args()
+    if args.cpu:
+        use_cpu()
     if 'LOCAL_RANK' not in os.environ:  # torchrun sets it; the legacy launcher passes the flag
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     args.cfg = merge_args(Config.fromfile(args.config), args.launcher, args.work_dir,
                           args.cfg_options, args.config)
+    if args.cpu:
+        args.cfg.allow_cpu = True
     return args
 
 
@@ -182,20 +269,78 @@ def build_model(cfg: Config):
     return importlib.import_module(f'{scope}.registry').MODELS.build(cfg.model)
 
 
-def run_test(cfg: Config, checkpoint: str, base: Optional[str] = None):
-    """Evaluate ``checkpoint``: a full checkpoint, or a delta applied on ``base`` weights."""
-    from mmengine.model import is_model_wrapper
-    from mmengine.runner.checkpoint import CheckpointLoader
+class DistributedFault(RuntimeError):
+    """This process lost the other processes of a distributed run (one died or hangs)."""
 
-    from mona_mm.checkpoints import is_delta, load_delta
-    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    if not is_delta(ckpt):
-        if base is not None:
-            raise ValueError('--base is only for delta checkpoints; this one is a full checkpoint.')
-        cfg.load_from = checkpoint
-        return build_runner(cfg).test()
-    cfg.load_from = None
+
+#: what torch.distributed's backends say when a peer process is gone or silent
+_COMM_FAILURE = re.compile(r'gloo|nccl|connection (closed|reset)|timed out|timeout|'
+                           r'processgroup|c10d|broken pipe', re.IGNORECASE)
+
+
+def distributed_fault(error: BaseException, runner: Runner) -> Optional[str]:
+    """The message for a failed collective of a multi-process run, else None."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
+        return None
+    dist_error = getattr(dist, 'DistError', ())
+    if not (isinstance(error, dist_error) or (isinstance(error, RuntimeError) and
+                                              _COMM_FAILURE.search(str(error)))):
+        return None
+    first = str(error).strip().split('\n')[0][:300]
+    last = runner.message_hub.get_info('last_ckpt')
+    return (f'Rank {dist.get_rank()} of {dist.get_world_size()} lost the other training '
+            f'processes at iteration {runner.iter + 1} (epoch {runner.epoch + 1}): {first}. '
+            f'Another process died (its log or the launcher says why: out of memory, killed, '
+            f'an error) or stopped answering within the distributed timeout '
+            f'(env_cfg.dist_cfg.timeout); this one stops instead of waiting. The checkpoints '
+            f'written so far are complete (newest: {last or "none yet"}); continue with '
+            f'--resume once the cause is fixed.')
+
+
+def run_train(cfg: Config):
+    """What tools/train.py does: check the checkpoint paths, build the runner, train.
+
+    Raises:
+        CheckpointFileError: ``load_from`` is missing, empty, truncated or not a checkpoint.
+        DistributedFault: another process of a distributed run died or hangs.
+    """
+    if not cfg.get('resume', False):
+        _check_file(cfg.get('load_from'), 'load_from checkpoint')
     runner = build_runner(cfg)
+    try:
+        return runner.train()
+    except Exception as e:
+        message = distributed_fault(e, runner)
+        if message is None:
+            raise
+        runner.logger.error(message)
+        raise DistributedFault(message) from e
+
+
+def run_test(cfg: Config, checkpoint: str, base: Optional[str] = None):
+    """Evaluate ``checkpoint``: a full or merged checkpoint, loaded strictly, or a delta applied
+    on ``base`` weights.
+
+    Raises:
+        CheckpointFileError: the file is missing, truncated or not a checkpoint.
+        CheckpointMismatchError: a full checkpoint that does not fit the config's model (the
+            first few missing, unexpected and mis-shaped keys, and the likely cause: a merged
+            checkpoint without ``deploy=True``, weights of a larger backbone ...).
+    """
+    from mmengine.model import is_model_wrapper
+
+    _check_file(checkpoint, 'checkpoint')
+    cfg.load_from = None  # loaded here, strictly, instead of by mmengine's non-strict load
+    runner = build_runner(cfg)
+    ckpt = load_checkpoint_file(checkpoint, 'checkpoint')
+    if not is_delta(ckpt) and base is not None:
+        raise ValueError('--base is only for delta checkpoints; this one is a full checkpoint.')
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    load_delta(model, ckpt, base)
+    if is_delta(ckpt):
+        load_delta(model, ckpt, base)
+    else:
+        check_fits(model, ckpt, checkpoint)
+        model.load_state_dict(strip_module_prefix(ckpt.get('state_dict', ckpt)), strict=True)
+        runner.logger.info(f'Loaded checkpoint {checkpoint} (every tensor of the model).')
+    del ckpt
     return runner.test()

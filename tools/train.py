@@ -1,11 +1,12 @@
 """Train an mmdet, mmseg or mmrotate config (the host library is the config's default_scope).
 
     python tools/train.py CONFIG [--work-dir DIR] [--amp] [--resume [CKPT]] [--cfg-options K=V ...]
-    bash tools/dist_train.sh CONFIG GPUS [...]        # torchrun; gloo on a CPU machine
+    python tools/train.py CONFIG --cpu                # on the CPU on purpose (gloo, BN, fp32)
+    bash tools/dist_train.sh CONFIG GPUS [...]        # torchrun; with --cpu: CPU processes, gloo
 """
 import argparse
 
-from mona_mm.runner import build_runner, enable_amp, parse_tool_args, set_resume
+from mona_mm.runner import enable_amp, parse_tool_args, run_train, set_resume
 
 
 def main() -> None:
@@ -15,12 +16,13 @@ def main() -> None:
     parser.add_argument('--amp', action='store_true', help='mixed precision (CUDA only)')
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
-        help='resume from CKPT, or from the latest checkpoint of the work dir when no path')
+        help='resume from CKPT, or from the newest complete checkpoint of the work dir when no '
+        'path')
     args = parse_tool_args(parser)
     if args.amp:
         enable_amp(args.cfg)
     set_resume(args.cfg, args.resume)
-    build_runner(args.cfg).train()
+    run_train(args.cfg)
 
 
 if __name__ == '__main__':

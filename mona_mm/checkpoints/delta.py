@@ -16,8 +16,8 @@ from typing import Dict, Optional, Set
 import torch
 import torch.nn as nn
 from mmengine.logging import MMLogger, print_log
-from mmengine.runner.checkpoint import CheckpointLoader
 
+from mona_mm.models.backbones.pretrained import load_checkpoint_file, read_checkpoint
 
 DELTA_KEY = 'mona_mm_delta'
 
@@ -90,17 +90,20 @@ def load_delta(model: nn.Module, delta, base: Optional[str] = None, logger=None)
             not fit the model.
     """
     logger = logger or MMLogger.get_current_instance()
+    name = delta if isinstance(delta, str) else 'delta'
     if isinstance(delta, str):
-        delta = CheckpointLoader.load_checkpoint(delta, map_location='cpu', logger=logger)
+        delta = load_checkpoint_file(delta, 'delta checkpoint', logger=logger)
     if not is_delta(delta):
-        raise ValueError('Not a delta checkpoint (no meta.mona_mm_delta); load it as a full '
-                         'checkpoint instead.')
+        raise ValueError(f'{name} is not a delta checkpoint (no meta.mona_mm_delta); load it as a '
+                         f'full checkpoint instead.')
     record = delta['meta'][DELTA_KEY]
     backbone = _backbone(model)
     base = base or record.get('base') or (backbone.init_cfg or {}).get('checkpoint')
     if base is None:
         raise ValueError('The delta needs its base weights: pass --base BASE_CHECKPOINT.')
-    backbone.load_pretrained(base, strict=True, logger=logger)
+    base_state = read_checkpoint(base, logger, what='base weights') if isinstance(base, str) \
+        else base
+    backbone.load_pretrained(base_state, strict=True, logger=logger)
     own = model.state_dict()
     frozen = frozen_backbone_keys(model)
     if fingerprint(own, frozen) != record['base_fingerprint']:
@@ -109,7 +112,7 @@ def load_delta(model: nn.Module, delta, base: Optional[str] = None, logger=None)
     result = model.load_state_dict(delta['state_dict'], strict=False)
     missing = sorted(set(result.missing_keys) - frozen)
     if result.unexpected_keys or missing:
-        raise ValueError(f'The delta does not fit this model: unexpected {result.unexpected_keys[:5]}, '
-                         f'missing {missing[:5]}.')
+        raise ValueError(f'The delta {name} does not fit this model: unexpected '
+                         f'{result.unexpected_keys[:5]}, missing {missing[:5]}.')
     print_log(f'Loaded delta ({len(delta["state_dict"])} tensors) on base {base}', logger=logger)
     return record

@@ -2,15 +2,17 @@
 
     python tools/model_converters/extract_delta.py CONFIG CHECKPOINT OUT [--base NAME]
     python tools/test.py CONFIG OUT [--base BASE_WEIGHTS]
+
+OUT must not be CHECKPOINT (the frozen tensors, optimizer and scheduler state would be gone); it
+is written atomically. CHECKPOINT must be a full checkpoint of CONFIG's model.
 """
 import argparse
 import os
 
-import torch
 from mmengine.config import Config
-from mmengine.runner.checkpoint import CheckpointLoader
 
-from mona_mm.checkpoints import make_delta
+from mona_mm.checkpoints import check_fits, is_delta, make_delta, refuse_same_file, save_atomic
+from mona_mm.models.backbones.pretrained import load_checkpoint_file
 from mona_mm.runner import build_model
 
 
@@ -21,10 +23,14 @@ def main() -> None:
     parser.add_argument('out')
     parser.add_argument('--base', help="name of the base weights (default: the config's)")
     args = parser.parse_args()
+    refuse_same_file(args.checkpoint, args.out, 'extract_delta.py')
+    full = load_checkpoint_file(args.checkpoint, 'checkpoint')
+    if is_delta(full):
+        raise ValueError(f'{args.checkpoint} is already a delta checkpoint.')
     model = build_model(Config.fromfile(args.config))
-    full = CheckpointLoader.load_checkpoint(args.checkpoint, map_location='cpu')
+    check_fits(model, full, args.checkpoint)
     delta = make_delta(full, model, args.base)
-    torch.save(delta, args.out)
+    save_atomic(delta, args.out)
     size = os.path.getsize(args.out) / os.path.getsize(args.checkpoint)
     print(f'{args.out}: {len(delta["state_dict"])} of {len(full["state_dict"])} tensors, '
           f'{100 * size:.1f}% of the full file; base: {delta["meta"]["mona_mm_delta"]["base"]}')

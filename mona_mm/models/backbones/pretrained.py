@@ -236,16 +236,23 @@ def load_into(model: nn.Module,
             f'{len(report.missing)} backbone weights are missing from the checkpoint, e.g. '
             f'{head(report.missing, 5)}. Is it a {family} checkpoint of this architecture? To '
             f'start those weights from scratch on purpose, set strict_pretrained=False.')
-    if report.unexpected:
-        # keys the model lacks: most often a deeper or wider model of the family (Swin-S or
-        # Swin-B weights in a Swin-T config), whose extra blocks would silently be dropped
-        message = (f'{len(report.unexpected)} keys of the checkpoint are not in this {family}, '
-                   f'e.g. {head(report.unexpected, 5)}: is it a checkpoint of a larger model '
-                   f'(more blocks or stages, other adapters)? Check `arch`/`depths` and `tuning`')
+    children = {name for name, _ in model.named_children()}
+    deeper = [k for k in report.unexpected if k.split('.')[0] in children]
+    if deeper:
+        # keys inside the backbone's own modules that the model lacks: most often a deeper or
+        # wider model of the family (Swin-S/B weights in a Swin-T config), whose extra blocks
+        # would otherwise be dropped without a word
+        message = (f'{len(deeper)} keys of the checkpoint are not in this {family}, e.g. '
+                   f'{head(deeper, 5)}: is it a checkpoint of a larger model (more blocks or '
+                   f'stages, other adapters)? Check `arch`/`depths` and `tuning`')
         if strict:
             raise ValueError(f'{message}; to load the rest on purpose, set '
                              f'strict_pretrained=False.')
-        print_log(f'{message}; strict_pretrained=False: they are left out.', logger=logger,
+        print_log(f'{message}; with strict_pretrained=False they are left out.', logger=logger,
+                  level=logging.WARNING)
+    elif report.unexpected:
+        print_log(f'{len(report.unexpected)} keys of the checkpoint belong to no module of this '
+                  f'{family} and are left out, e.g. {head(report.unexpected, 5)}.', logger=logger,
                   level=logging.WARNING)
     return report
 
