@@ -146,3 +146,25 @@ def test_tiny_config_inherits_its_full_size_base_and_family(path):
     assert full.startswith('../_base_/') and full.count('/') == 2, f'{rel(path)}: {full}'
     data = re.search(r'_tiny-(\w+)\.py$', osp.basename(path)).group(1)
     assert tiny == f'../_base_/tiny/{TINY_FAMILY[data]}.py', f'{rel(path)}: {tiny}'
+
+
+#: the hooks every shipped config carries (docs/reliability.md), in this order: the docs turn
+#: DivergenceHook off by its place (--cfg-options custom_hooks.2.enabled=False)
+CUSTOM_HOOKS = ['DeltaTuningHook', 'RNGStateHook', 'DivergenceHook']
+
+
+def _task_bases_and_tiny_configs() -> list:
+    """What decides a leaf's hooks: a method leaf sets only `tuning` (see above), so its task
+    base's; a tiny config may set more, so itself (one parse each instead of every leaf)."""
+    bases = {osp.normpath(osp.join(osp.dirname(p), bases_of(p)[0])) for p in METHOD_LEAVES}
+    return sorted(bases) + TINY
+
+
+@pytest.mark.parametrize('path', _task_bases_and_tiny_configs(), ids=rel)
+def test_config_carries_the_reliability_hooks_and_cpu_setting(path):
+    """Every config checks its freezing, restores the RNG on resume, stops on divergence and
+    writes checkpoints atomically; only the tiny quick-start configs run on a CPU unasked."""
+    cfg = Config.fromfile(path)
+    assert [h['type'] for h in cfg.custom_hooks] == CUSTOM_HOOKS, rel(path)
+    assert cfg.default_hooks.checkpoint.type == 'SafeCheckpointHook', rel(path)
+    assert cfg.get('allow_cpu', False) == (path in TINY), rel(path)

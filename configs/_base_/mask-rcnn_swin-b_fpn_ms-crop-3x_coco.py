@@ -19,8 +19,10 @@ model = dict(
         out_indices=(0, 1, 2, 3)),
     neck=dict(in_channels=[128, 256, 512, 1024]))  # Swin-B stage widths
 
-train_dataloader = dict(dataset=dict(data_root=data_root))
-val_dataloader = dict(dataset=dict(data_root=data_root))
+# CheckedCocoDataset: mmdet's CocoDataset that names a malformed json and reports the annotations
+# mmdet drops or ignores (mona_mm.det.coco)
+train_dataloader = dict(dataset=dict(type='CheckedCocoDataset', data_root=data_root))
+val_dataloader = dict(dataset=dict(type='CheckedCocoDataset', data_root=data_root))
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
 test_evaluator = val_evaluator
@@ -32,7 +34,16 @@ param_scheduler = [
     dict(type='MultiStepLR', begin=0, end=36, by_epoch=True, milestones=[27, 33], gamma=0.1)
 ]
 
-# checks before training that exactly the intended parameters train, logs the parameter table,
-# and checks after training that no frozen weight moved; RNGStateHook makes --resume continue
-# the same run
-custom_hooks = [dict(type='DeltaTuningHook'), dict(type='RNGStateHook')]
+# DeltaTuningHook checks before training that exactly the intended parameters train, logs the
+# parameter table, and checks after training that no frozen weight moved; RNGStateHook makes
+# --resume continue the same run; DivergenceHook stops the run at the first non-finite loss or
+# gradient, before a checkpoint of it is written (docs/reliability.md). SafeCheckpointHook is
+# mmengine's CheckpointHook with atomic writes, old checkpoints removed only after the new one is
+# complete (--resume works after a kill at any moment) and a report of a checkpoint that does not
+# fit when one is loaded.
+custom_hooks = [
+    dict(type='DeltaTuningHook'),
+    dict(type='RNGStateHook'),
+    dict(type='DivergenceHook'),
+]
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

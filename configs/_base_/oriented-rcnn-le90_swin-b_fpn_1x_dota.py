@@ -25,8 +25,9 @@ model = dict(
 # mmrotate's DOTA pipelines (1024 x 1024, flips in three directions) with our data_root; val and
 # test read trainval/annfiles as mmrotate's own DOTA configs do (the test set has no labels: for
 # the evaluation server see docs/oriented_detection.md).
-train_dataloader = dict(dataset=dict(data_root=data_root))
-val_dataloader = dict(dataset=dict(data_root=data_root))
+# CheckedDOTADataset: mmrotate's DOTADataset whose label errors name the file and line
+train_dataloader = dict(dataset=dict(type='CheckedDOTADataset', data_root=data_root))
+val_dataloader = dict(dataset=dict(type='CheckedDOTADataset', data_root=data_root))
 test_dataloader = val_dataloader
 
 # AdamW replaces mmrotate's SGD; as in mmdet's Swin configs, no weight decay on the position
@@ -41,6 +42,16 @@ optim_wrapper = dict(
             'norm': dict(decay_mult=0.)
         }))
 
-# checks before training that exactly the intended parameters train, logs the parameter table,
-# and checks after training that no frozen weight moved
-custom_hooks = [dict(type='DeltaTuningHook')]
+# DeltaTuningHook checks before training that exactly the intended parameters train, logs the
+# parameter table, and checks after training that no frozen weight moved; RNGStateHook makes
+# --resume continue the same run; DivergenceHook stops the run at the first non-finite loss or
+# gradient, before a checkpoint of it is written (docs/reliability.md). SafeCheckpointHook is
+# mmengine's CheckpointHook with atomic writes, old checkpoints removed only after the new one is
+# complete (--resume works after a kill at any moment) and a report of a checkpoint that does not
+# fit when one is loaded.
+custom_hooks = [
+    dict(type='DeltaTuningHook'),
+    dict(type='RNGStateHook'),
+    dict(type='DivergenceHook'),
+]
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

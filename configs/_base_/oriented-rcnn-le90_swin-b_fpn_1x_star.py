@@ -5,7 +5,7 @@ _base_ = ['./oriented-rcnn-le90_swin-b_fpn_1x_dota.py']
 
 # STAR's DOTA-style layout: train/{images,annfiles}, test/{images,annfiles}
 data_root = 'data/STAR/'
-dataset_type = 'STARDataset'  # 48 classes, DOTA-style labels
+dataset_type = 'CheckedSTARDataset'  # STARDataset (48 classes, DOTA-style labels), bad lines named
 
 model = dict(roi_head=dict(bbox_head=dict(num_classes=48)))
 

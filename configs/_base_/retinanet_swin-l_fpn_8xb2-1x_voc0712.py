@@ -56,6 +56,16 @@ optim_wrapper = dict(
             'norm': dict(decay_mult=0.)
         }))
 
-# checks before training that exactly the intended parameters train, logs the parameter table,
-# and checks after training that no frozen weight moved
-custom_hooks = [dict(type='DeltaTuningHook')]
+# DeltaTuningHook checks before training that exactly the intended parameters train, logs the
+# parameter table, and checks after training that no frozen weight moved; RNGStateHook makes
+# --resume continue the same run; DivergenceHook stops the run at the first non-finite loss or
+# gradient, before a checkpoint of it is written (docs/reliability.md). SafeCheckpointHook is
+# mmengine's CheckpointHook with atomic writes, old checkpoints removed only after the new one is
+# complete (--resume works after a kill at any moment) and a report of a checkpoint that does not
+# fit when one is loaded.
+custom_hooks = [
+    dict(type='DeltaTuningHook'),
+    dict(type='RNGStateHook'),
+    dict(type='DivergenceHook'),
+]
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

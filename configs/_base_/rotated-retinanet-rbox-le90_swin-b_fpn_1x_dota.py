@@ -22,8 +22,9 @@ model = dict(
     # the three Swin-B outputs become P3-P5; P6 and P7 come from extra convs on C5 ('on_input')
     neck=dict(in_channels=[256, 512, 1024], start_level=0, num_outs=5))
 
-train_dataloader = dict(dataset=dict(data_root=data_root))
-val_dataloader = dict(dataset=dict(data_root=data_root))
+# CheckedDOTADataset: mmrotate's DOTADataset whose label errors name the file and line
+train_dataloader = dict(dataset=dict(type='CheckedDOTADataset', data_root=data_root))
+val_dataloader = dict(dataset=dict(type='CheckedDOTADataset', data_root=data_root))
 test_dataloader = val_dataloader
 
 # AdamW replaces mmrotate's SGD; no weight decay on the position tables and norms (as mmdet's
@@ -37,4 +38,16 @@ optim_wrapper = dict(
             'norm': dict(decay_mult=0.)
         }))
 
-custom_hooks = [dict(type='DeltaTuningHook')]
+# DeltaTuningHook checks before training that exactly the intended parameters train, logs the
+# parameter table, and checks after training that no frozen weight moved; RNGStateHook makes
+# --resume continue the same run; DivergenceHook stops the run at the first non-finite loss or
+# gradient, before a checkpoint of it is written (docs/reliability.md). SafeCheckpointHook is
+# mmengine's CheckpointHook with atomic writes, old checkpoints removed only after the new one is
+# complete (--resume works after a kill at any moment) and a report of a checkpoint that does not
+# fit when one is loaded.
+custom_hooks = [
+    dict(type='DeltaTuningHook'),
+    dict(type='RNGStateHook'),
+    dict(type='DivergenceHook'),
+]
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

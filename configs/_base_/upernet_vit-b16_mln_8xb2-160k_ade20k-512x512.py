@@ -29,6 +29,15 @@ train_dataloader = dict(dataset=dict(type='CheckedADE20KDataset', data_root=data
 val_dataloader = dict(dataset=dict(type='CheckedADE20KDataset', data_root=data_root))
 test_dataloader = val_dataloader
 
-# checks before training that exactly the intended parameters train, logs the parameter table,
-# and checks after training that no frozen weight moved (as the Swin bases)
-custom_hooks = [dict(type='DeltaTuningHook')]
+# the hooks of every config (as the Swin bases): DeltaTuningHook checks before training that
+# exactly the intended parameters train, logs the parameter table, and checks after training that
+# no frozen weight moved; RNGStateHook makes --resume continue the same run; DivergenceHook stops
+# the run at the first non-finite loss or gradient, before a checkpoint of it is written;
+# SafeCheckpointHook writes checkpoints atomically and removes old ones only after the new one is
+# complete (docs/reliability.md)
+custom_hooks = [
+    dict(type='DeltaTuningHook'),
+    dict(type='RNGStateHook'),
+    dict(type='DivergenceHook'),
+]
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

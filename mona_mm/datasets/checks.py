@@ -28,7 +28,7 @@ registry when that package is imported (``import mona_mm`` imports both). Config
 (``type='CheckedADE20KDataset'``).
 """
 import os.path as osp
-from typing import List, Optional
+from typing import List, Optional, Sequence, Set, Tuple
 
 from PIL import Image
 
@@ -137,3 +137,134 @@ class ChecksSegPairs(NamesItsFiles):
         if self.backend_args is None:  # local files: read the headers
             check_seg_pair(info['img_path'], info.get('seg_map_path'))
         return info
+
+
+# ------------------------------------------------------------------------------------ COCO
+#: kinds of COCO annotation problems: mmdet crashes on it while loading; mmdet drops or ignores
+#: it (a warning); pycocotools crashes on it in the segm evaluation (an error in val/test sets)
+MALFORMED, DROPPED, BREAKS_EVAL = 'malformed', 'dropped', 'breaks evaluation'
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def coco_polygon_problems(segmentation) -> List[Tuple[str, str]]:
+    """What is wrong with an annotation's ``segmentation`` (polygons or RLE), as
+    ``(reason, kind)`` pairs.
+
+    mmdet's ``LoadAnnotations`` keeps only polygons of at least 3 points and an even number of
+    coordinates (an instance left with none trains on an empty mask); pycocotools reads a
+    4-number polygon as a box and fails in ``frPyObjects`` during the segm evaluation.
+    """
+    if not segmentation:
+        return []
+    if isinstance(segmentation, dict):
+        if 'counts' in segmentation and 'size' in segmentation:
+            return []
+        return [('RLE segmentation without "counts" and "size"', MALFORMED)]
+    if not isinstance(segmentation, list):
+        return [(f'segmentation is a {type(segmentation).__name__}, not polygons or RLE',
+                 MALFORMED)]
+    problems = []
+    for polygon in segmentation:
+        if not isinstance(polygon, list) or not all(_number(v) for v in polygon):
+            problems.append(('a polygon is not a list of numbers', MALFORMED))
+        elif len(polygon) < 6:
+            problems.append((f'polygon of {len(polygon) // 2} point(s) (at least 3 are needed: '
+                             f'mmdet trains on an empty mask, pycocotools fails in the segm '
+                             f'evaluation)', BREAKS_EVAL))
+        elif len(polygon) % 2:
+            problems.append((f'polygon of {len(polygon)} coordinates, an odd number (mmdet '
+                             f'drops it)', DROPPED))
+    return problems
+
+
+def coco_annotation_problems(ann: dict, width: float, height: float,
+                             categories: Set[int]) -> List[Tuple[str, str]]:
+    """What mmdet 3.3's ``CocoDataset.parse_data_info`` would crash on, drop or ignore in one
+    annotation, as ``(reason, kind)`` pairs (kinds: :data:`MALFORMED`, :data:`DROPPED`,
+    :data:`BREAKS_EVAL`). Annotations marked ``ignore`` are mmdet's to skip and are not
+    checked; ``iscrowd`` annotations are COCO's ignore regions and are fine.
+
+    Args:
+        ann: One entry of the json's ``annotations``.
+        width, height: Its image's size.
+        categories: The category ids the json defines.
+    """
+    if ann.get('ignore', False):
+        return []
+    bbox = ann.get('bbox')
+    if not (isinstance(bbox, (list, tuple)) and len(bbox) == 4 and all(map(_number, bbox))):
+        return [(f'bbox {bbox!r} is not [x, y, width, height]', MALFORMED)]
+    missing = [k for k in ('area', 'category_id') if k not in ann]
+    if missing:
+        return [(f'no {" or ".join(missing)}', MALFORMED)]
+    problems = []
+    x, y, w, h = bbox
+    if w < 1 or h < 1:
+        problems.append((f'box {w:g} x {h:g} (a width or height under one pixel: mmdet drops '
+                         f'it)', DROPPED))
+    elif min(x + w, width) - max(x, 0) <= 0 or min(y + h, height) - max(y, 0) <= 0:
+        problems.append((f'box {[round(v, 1) for v in bbox]} outside its {width}x{height} image '
+                         f'(mmdet drops it)', DROPPED))
+    if not _number(ann['area']) or ann['area'] <= 0:
+        problems.append((f'area {ann["area"]!r} (mmdet drops it)', DROPPED))
+    if ann['category_id'] not in categories:
+        problems.append((f'category_id {ann["category_id"]!r} is not in the file\'s categories '
+                         f'(mmdet drops it)', DROPPED))
+    return problems + coco_polygon_problems(ann.get('segmentation'))
+
+
+def format_annotation_problems(problems: List[Tuple], limit: int = 10) -> str:
+    """``id A (image I): reason; ...`` for ``(ann_id, img_id, reason, kind)`` tuples."""
+    shown = '; '.join(f'id {a} (image {i}): {r}' for a, i, r, _ in problems[:limit])
+    return shown + (f'; ... and {len(problems) - limit} more' if len(problems) > limit else '')
+
+
+def json_error_message(path: str, error: ValueError) -> str:
+    """A JSON file that does not parse: its name, and where (line, column)."""
+    if osp.isfile(path) and osp.getsize(path) == 0:
+        return f'The annotation file {path} is empty (0 bytes).'
+    where = (f' at line {error.lineno}, column {error.colno}: {error.msg}'
+             if hasattr(error, 'lineno') else f': {error}')
+    return f'The annotation file {path} is not valid JSON{where}.'
+
+
+# ------------------------------------------------------------------------------------ DOTA
+DOTA_LINE = 'x1 y1 x2 y2 x3 y3 x4 y4 class difficulty'
+
+
+def dota_line_problem(line: str, classes: Sequence[str]) -> Optional[str]:
+    """What mmrotate's ``DOTADataset`` cannot read in one label line (it splits on whitespace
+    and reads 8 coordinates, a class of the dataset and an integer difficulty), or None."""
+    fields = line.split()
+    if len(fields) < 10:
+        hint = (' (a header line of the DOTA download: the label files must first go through '
+                'mmrotate\'s split tool, docs/oriented_detection.md)'
+                if line.startswith(('imagesource', 'gsd')) else '')
+        return f'{len(fields)} fields where 10 are needed ({DOTA_LINE}){hint}'
+    for field in fields[:8]:
+        try:
+            float(field)
+        except ValueError:
+            return f'coordinate {field!r} is not a number ({DOTA_LINE})'
+    if fields[8] not in classes:
+        return (f'class {fields[8]!r} is not one of the dataset\'s {len(classes)} classes '
+                f'({", ".join(classes[:5])}{", ..." if len(classes) > 5 else ""})')
+    try:
+        int(fields[9])
+    except ValueError:
+        return f'difficulty {fields[9]!r} is not an integer ({DOTA_LINE})'
+    return None
+
+
+def find_dota_problem(label_files: Sequence[str], classes: Sequence[str]) -> Optional[str]:
+    """The first label line mmrotate cannot read, as ``'FILE:LINE: problem: 'text''``, or None."""
+    for path in label_files:
+        with open(path) as f:
+            for number, line in enumerate(f, 1):
+                problem = dota_line_problem(line, classes)
+                if problem:
+                    return f'{path}:{number}: {problem}: {line.rstrip()!r}'
+    return None

@@ -11,6 +11,8 @@ if not apply_all():
     raise ImportError('mona_mm.rotate needs mmrotate: pip install mmrotate==1.0.0rc1 e2cnn '
                       '(bash tools/install.sh installs it; see docs/install.md).')
 
+from .checked import CheckedDOTADataset, CheckedSTARDataset  # noqa: E402
 from .star import STAR_CLASSES, STAR_PALETTE, STARDataset  # noqa: E402
 
-__all__ = ['STAR_CLASSES', 'STAR_PALETTE', 'STARDataset', 'import_mmrotate']
+__all__ = ['CheckedDOTADataset', 'CheckedSTARDataset', 'STAR_CLASSES', 'STAR_PALETTE',
+           'STARDataset', 'import_mmrotate']

@@ -18,6 +18,13 @@ model = dict(
     decode_head=dict(in_channels=[192, 384, 768, 1536]),
     auxiliary_head=dict(in_channels=768))  # stage 2 output
 
-# checks before training that exactly the intended parameters train, logs the parameter table,
-# and checks after training that no frozen weight moved
-custom_hooks = [dict(type='DeltaTuningHook')]
+# DeltaTuningHook checks before training that exactly the intended parameters train, logs the
+# parameter table, and checks after training that no frozen weight moved; RNGStateHook makes
+# --resume continue the same run; DivergenceHook stops the run at the first non-finite loss or
+# gradient, before a checkpoint of it is written (docs/reliability.md). The checkpoint hook
+# (SafeCheckpointHook) is set by the schedules, where mmseg sets default_hooks.
+custom_hooks = [
+    dict(type='DeltaTuningHook'),
+    dict(type='RNGStateHook'),
+    dict(type='DivergenceHook'),
+]

@@ -19,3 +19,6 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
     dict(type='PolyLR', eta_min=0.0, power=1.0, begin=1500, end=160000, by_epoch=False)
 ]
+# mmengine's CheckpointHook with atomic writes and old checkpoints removed only after the new one
+# is complete (docs/reliability.md); mmseg's interval of 16k iterations is kept
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

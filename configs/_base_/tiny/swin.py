@@ -17,3 +17,8 @@ tiny = dict(
         drop_path_rate=0.1,
         tuning=dict(type='Mona', bottleneck=16),
         init_cfg=None))
+
+# The tiny configs run on the CPU on purpose (gloo, SyncBN as BN, AMP as fp32) when CUDA is not
+# available; a config without this key stops there instead (mona_mm.runner.adapt_to_device). It is
+# not set by the full-size configs, so it is a plain key.
+allow_cpu = True

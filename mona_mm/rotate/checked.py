@@ -1,0 +1,49 @@
+"""mmrotate's DOTA-style datasets whose label errors name the file and line.
+
+mmrotate 1.0.0rc1's ``DOTADataset`` reads every line of every label file as ``x1 y1 x2 y2 x3 y3
+x4 y4 class difficulty``; a line it cannot read stops the run with ``ValueError: could not convert
+string to float: 'harbor'``, ``IndexError: list index out of range`` or ``KeyError: 'plane'``,
+naming neither the file nor the line. Here, when that happens, the label files are read again and
+the first bad line is named (``FILE:LINE: problem: 'text'``); good files cost nothing extra.
+``CheckedSTARDataset`` is ``STARDataset`` (48 classes) with the same check.
+"""
+import glob
+import os.path as osp
+from typing import List
+
+from mmrotate.datasets import DOTADataset
+from mmrotate.registry import DATASETS
+
+from mona_mm.datasets.checks import find_dota_problem
+
+from .star import STARDataset
+
+
+class NamesBadLabelLines:
+    """Mixin for ``DOTADataset`` subclasses: a label line mmrotate cannot read is named."""
+
+    def load_data_list(self) -> List[dict]:
+        """mmrotate's sample list; its errors on a bad label line name the file and line.
+
+        Raises:
+            ValueError: a label line that is not ``x1 y1 ... x4 y4 class difficulty`` with a class
+                of the dataset (naming the file, the line number and the line).
+        """
+        try:
+            return super().load_data_list()
+        except (ValueError, IndexError, KeyError) as e:
+            files = sorted(glob.glob(osp.join(self.ann_file, '*.txt'))) if self.ann_file else []
+            problem = find_dota_problem(files, self.metainfo['classes'])
+            if problem is None:
+                raise
+            raise ValueError(f'{type(self).__name__}: {problem}') from e
+
+
+@DATASETS.register_module()
+class CheckedDOTADataset(NamesBadLabelLines, DOTADataset):
+    """mmrotate's ``DOTADataset`` whose label errors name the file and line."""
+
+
+@DATASETS.register_module()
+class CheckedSTARDataset(NamesBadLabelLines, STARDataset):
+    """:class:`~mona_mm.rotate.star.STARDataset` whose label errors name the file and line."""
