@@ -213,3 +213,29 @@ def test_drop_path_stays_active_in_frozen_blocks():
     a = model(x)[-1]
     torch.manual_seed(2)
     assert not torch.equal(a, model(x)[-1])
+
+
+@pytest.mark.parametrize('tuning', ['Mona', 'LoRA', ['Mona', 'LoRA']])
+def test_merge_for_deployment_matches_and_loads_into_deploy(tuning):
+    """Mona and LoRA fold into plain layers on the ViT too (class and register tokens included);
+    the merged state dict loads into ``deploy=True``, a merged LoRA is a plain qkv Linear."""
+    from mona_mm.layers import merge_adapters
+    torch.manual_seed(0)
+    cfg = dict(TINY, num_register_tokens=2)
+    model = ViTMona(tuning=tuning, **cfg).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+        x = torch.randn(1, 3, 40, 32)
+        before = model(x)
+        assert merge_adapters(model)
+        after = model(x)
+    for a, b in zip(before, after):
+        torch.testing.assert_close(b, a, rtol=0, atol=1e-5)
+    deploy = ViTMona(tuning=tuning, deploy=True, **cfg).eval()
+    deploy.load_state_dict(model.state_dict(), strict=True)
+    with torch.no_grad():
+        for a, b in zip(deploy(x), after):
+            assert torch.equal(a, b)
+    if tuning == 'LoRA':
+        assert type(deploy.blocks[0].attn.qkv) is torch.nn.Linear
