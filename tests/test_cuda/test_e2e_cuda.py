@@ -72,13 +72,14 @@ def test_amp_training_on_cuda_learns(amp_trained):
 
 
 def test_evaluation_on_cuda_matches_the_cpu(amp_trained):
-    """tools/test.py on the GPU and on the CPU (no visible device) give the same AP."""
+    """tools/test.py on the GPU and on the CPU (``--cpu``) give the same AP."""
     work_dir, _ = amp_trained
     ckpt = str(work_dir / 'epoch_12.pth')
     maps = {}
-    for device, env in (('cuda', {}), ('cpu', {'CUDA_VISIBLE_DEVICES': ''})):
+    for device, flags in (('cuda', []), ('cpu', ['--cpu'])):
         out = run([sys.executable, tool('test.py'), COCO, ckpt, '--work-dir',
-                   str(work_dir / f'test_{device}')], work_dir.parent.parent, **env)
+                   str(work_dir / f'test_{device}')] + flags, work_dir.parent.parent)
+        assert ('No CUDA device' in out) == (device == 'cpu')
         assert 'Evaluating bbox' in out and 'Evaluating segm' in out
         maps[device] = coco_maps(out)
     assert maps['cuda'][0] > 0
