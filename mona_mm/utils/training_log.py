@@ -13,6 +13,7 @@ import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 #: bookkeeping fields of a log line, never plotted by default
 META_KEYS = {'step', 'epoch', 'iter', 'lr', 'base_lr', 'time', 'data_time', 'memory'}
@@ -97,6 +98,7 @@ def plot_log(path: str, out: str, keys: Optional[Sequence[str]] = None,
             ax.plot(*zip(*points), marker='' if len(points) > 20 else 'o', markersize=3,
                     linewidth=1, label=key)
         ax.set_xlabel(xlabel, fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # iterations and epochs
         ax.set_title('training' if panel_keys is train_keys else 'validation', fontsize=9)
         ax.tick_params(labelsize=8)
         ax.grid(linewidth=0.3)
