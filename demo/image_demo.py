@@ -38,7 +38,8 @@ def main() -> None:
     args = parser.parse_args()
     try:
         images = list_images(args.image)
-        read_image(images[0])  # a wrong path fails before the model is built
+        for image in images:  # a path that is not an image fails before the model is built
+            read_image(image)
     except (FileNotFoundError, ValueError) as e:
         parser.error(str(e))
     model = init_model(args.config, args.checkpoint, base=args.base, device=args.device,
