@@ -1,0 +1,106 @@
+"""Divergence: the run stops at the iteration whose loss or gradients are non-finite, says what to
+try, exits non-zero (an exception out of tools/train.py), writes no checkpoint of the diverged
+state and keeps the one before it under ``max_keep_ckpts=1``; under AMP the loss scaler's skipped
+steps are not divergence (mona_mm.hooks.DivergenceHook)."""
+import functools
+import os
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from mona_mm.hooks import TrainingDiverged
+from mona_mm.runner import run_train
+from mona_mm.testing import make_synthetic_coco
+from tests.helpers import ROOT
+from tests.test_reliability.toy import toy_config
+
+TINY_COCO = osp.join(ROOT, 'configs', 'tiny', 'mask-rcnn_swin-mona_tiny-coco.py')
+
+
+def finite_checkpoint(path) -> bool:
+    state = torch.load(path, map_location='cpu')['state_dict']
+    return all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+def test_tiny_coco_run_stops_at_the_diverging_iteration(tmp_path, monkeypatch):
+    """The issue's case on the quick-start config: the learning rate jumps by 1e8 after epoch 1
+    (a diverging schedule); the run stops in epoch 2 before saving it, and epoch_1.pth, the only
+    one max_keep_ckpts=1 keeps, stays."""
+    monkeypatch.chdir(tmp_path)
+    make_synthetic_coco('data/tiny_coco', num_train=4, num_val=1)
+    cfg = Config.fromfile(TINY_COCO)
+    cfg.merge_from_dict({
+        'work_dir': str(tmp_path / 'work'), 'launcher': 'none', 'randomness': dict(seed=0),
+        'train_cfg.max_epochs': 2, 'train_cfg.val_interval': 5,
+        'default_hooks.checkpoint.interval': 1, 'train_dataloader.batch_size': 2,
+        'param_scheduler.1.milestones': [1],
+        'param_scheduler.1.gamma': 1e8})
+    assert cfg.default_hooks.checkpoint.max_keep_ckpts == 1
+    with pytest.raises(TrainingDiverged) as info:
+        run_train(cfg)
+    message = str(info.value)
+    assert 'Training diverged at iteration' in message and '(epoch 2)' in message
+    assert 'non-finite loss terms loss=nan' in message and 'loss_cls=nan' in message
+    assert 'lower learning rate' in message and 'loss scale' in message
+    assert f'the newest checkpoint is {tmp_path / "work" / "epoch_1.pth"}' in message
+    assert sorted(p for p in os.listdir(tmp_path / 'work') if p.endswith('.pth')) == [
+        'epoch_1.pth']
+    assert finite_checkpoint(tmp_path / 'work' / 'epoch_1.pth')
+
+
+def test_non_finite_gradients_with_a_finite_loss_stop_the_run(tmp_path):
+    # 4 iterations per epoch: the 6th forward (epoch 2) back-propagates NaN into the weights
+    cfg = toy_config(tmp_path, model=dict(nan_grad_at=[6]))
+    with pytest.raises(TrainingDiverged, match=r'iteration 6 \(epoch 2\): non-finite gradients'):
+        run_train(cfg)
+    assert sorted(p for p in os.listdir(tmp_path) if p.endswith('.pth')) == ['epoch_1.pth']
+    assert finite_checkpoint(tmp_path / 'epoch_1.pth')
+
+
+def test_the_check_can_be_turned_off(tmp_path):
+    """enabled=False (docs/reliability.md): the run goes on to the end, and its checkpoints hold
+    the diverged weights, as mmengine alone does."""
+    cfg = toy_config(tmp_path, model=dict(nonfinite_at=[6]))
+    cfg.custom_hooks[1].enabled = False  # DivergenceHook
+    run_train(cfg)
+    assert not finite_checkpoint(tmp_path / 'epoch_3.pth')
+
+
+def amp_runner(tmp_path, monkeypatch, **hook):
+    """A toy run under mmengine's AmpOptimWrapper with a real dynamic loss scaler, on the CPU
+    (mmengine allows the wrapper only with a GPU; torch's GradScaler works on the CPU)."""
+    import mmengine.optim.optimizer.amp_optimizer_wrapper as amp
+    monkeypatch.setattr(amp, 'is_cuda_available', lambda: True)
+    monkeypatch.setattr(amp, 'GradScaler', functools.partial(torch.amp.GradScaler, 'cpu'))
+    cfg = toy_config(tmp_path, model=dict(nonfinite_at=[3, 4]), optim_wrapper=dict(
+        type='AmpOptimWrapper', optimizer=dict(type='SGD', lr=0.01), loss_scale='dynamic'))
+    cfg.custom_hooks[1].update(hook)
+    return Runner.from_cfg(cfg)
+
+
+def test_amp_skipped_steps_are_not_divergence(tmp_path, monkeypatch):
+    """Two overflowing iterations: the scaler skips their steps and halves its scale twice; the
+    run goes on to the end."""
+    runner = amp_runner(tmp_path, monkeypatch)
+    runner.train()
+    assert runner.optim_wrapper.loss_scaler.get_scale() == 2.0 ** 14  # 2 ** 16 halved twice
+    assert (tmp_path / 'epoch_3.pth').exists()
+
+
+def test_amp_too_many_skipped_steps_are_divergence(tmp_path, monkeypatch):
+    runner = amp_runner(tmp_path, monkeypatch, max_skipped_steps=1)
+    with pytest.raises(TrainingDiverged, match='loss scaler skipped 2 steps in a row'):
+        runner.train()
+
+
+def test_the_message_is_in_the_log_file(tmp_path):
+    cfg = toy_config(tmp_path, model=dict(nonfinite_at=[2]))
+    with pytest.raises(TrainingDiverged):
+        run_train(cfg)
+    assert not any(p.endswith('.pth') for p in os.listdir(tmp_path))  # diverged in epoch 1
+    log = next(tmp_path.glob('*/*.log')).read_text()
+    assert 'ERROR' in log and 'Training diverged at iteration 2 (epoch 1): non-finite loss ' \
+        'terms loss=inf' in log
