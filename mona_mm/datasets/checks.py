@@ -20,12 +20,22 @@ subclasses report instead:
   3-channel map, it fails in the decode head (``RuntimeError: stack expects each tensor to be
   equal size``); here the file and the converter are named.
 * a missing image, label PNG or XML file: ``FileNotFoundError`` naming it, in both.
+* COCO json empty or malformed: ``JSONDecodeError: Expecting value: line 1 column 1 (char 0)``
+  without the file's name; here the file, line and column are named. A COCO annotation mmdet
+  drops or ignores without a word (a box under one pixel or outside its image, a zero area, an
+  unknown category, a polygon under 3 points or of an odd length) is reported once with the file
+  and annotation id; one that mmdet crashes on (no 4-number ``bbox``, no ``area``) is an error
+  naming it, as is, in a val/test set, a polygon under 3 points, on which pycocotools fails after
+  the whole inference pass (``mona_mm.det.coco``).
+* a DOTA label line mmrotate cannot read: ``ValueError: could not convert string to float:
+  'harbor'`` or ``IndexError``; here the file, line number and line (``mona_mm.rotate.checked``).
 
 The subclasses change nothing else: same arguments, metainfo, pipelines and outputs. This module
 holds what they share and imports no host library; the subclasses live with their host
-(``mona_mm.seg.datasets``, ``mona_mm.det.datasets``) and are registered in its ``DATASETS``
-registry when that package is imported (``import mona_mm`` imports both). Configs use them by type
-(``type='CheckedADE20KDataset'``).
+(``mona_mm.seg.datasets``, ``mona_mm.det.datasets``, ``mona_mm.det.coco``,
+``mona_mm.rotate.checked``) and are registered in its ``DATASETS`` registry when that package is
+imported (``import mona_mm`` imports mona_mm.det and mona_mm.seg; the rotated configs import
+mona_mm.rotate). Configs use them by type (``type='CheckedADE20KDataset'``).
 """
 import os.path as osp
 from typing import List, Optional, Sequence, Set, Tuple

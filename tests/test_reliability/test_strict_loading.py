@@ -150,3 +150,16 @@ def test_converter_refuses_a_delta_and_a_broken_file(checkpoints, tmp_path):
                        match=f'The official Mona checkpoint {cut} is truncated'):
         tool('model_converters/mona_official2mona_mm.py', cut, tmp_path / 'out.pth')
     assert not (tmp_path / 'out.pth').exists()
+
+
+def test_merge_and_extract_refuse_what_they_do_not_convert(checkpoints, tmp_path):
+    out = tmp_path / 'out.pth'
+    with pytest.raises(ValueError, match=f'{checkpoints["merged"]} is already merged'):
+        tool('model_converters/merge_adapters.py', TINY_COCO, checkpoints['merged'], out)
+    delta = tmp_path / 'delta.pth'
+    torch.save({'meta': {'mona_mm_delta': {'base': 'x'}}, 'state_dict': {}}, delta)
+    with pytest.raises(ValueError, match=f'{delta} is already a delta checkpoint'):
+        tool('model_converters/extract_delta.py', TINY_COCO, delta, out)
+    with pytest.raises(ValueError, match=f'{delta} is a delta checkpoint: merge its full'):
+        tool('model_converters/merge_adapters.py', TINY_COCO, delta, out)
+    assert not out.exists()
