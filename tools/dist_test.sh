@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Distributed testing: bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args]
+# With --cpu it runs GPUS CPU processes (gloo).
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Distributed training, as OpenMMLab's script: bash tools/dist_train.sh CONFIG GPUS [train.py args]
-# Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT. Without CUDA it runs GPUS CPU processes (gloo).
+# Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT. With --cpu it runs GPUS CPU processes (gloo).
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}
