@@ -142,11 +142,14 @@ def test_dinov2_with_registers_works_with_mona():
 
 
 def test_default_out_indices_and_arch():
-    base = ViTMona(arch='base', tuning='Fixed')
-    assert base.out_indices == (2, 5, 8, 11) and len(base.blocks) == 12
-    assert base.pos_embed.shape == (1, 1 + 14 * 14, 768)
-    large = ViTMona(arch='large', tuning='Fixed', patch_size=14, img_size=518)
-    assert large.out_indices == (5, 11, 17, 23) and large.pos_embed.shape == (1, 1370, 1024)
+    small = ViTMona(arch='small', tuning='Fixed')
+    assert small.out_indices == (2, 5, 8, 11) and len(small.blocks) == 12
+    assert small.pos_embed.shape == (1, 1 + 14 * 14, 384)  # 224 px, patch 16
+    assert ViTMona._resolve_out_indices(None, 24) == (5, 11, 17, 23)  # ViT-L
+    dinov2 = ViTMona(arch='small', tuning='Fixed', patch_size=14, img_size=518)
+    assert dinov2.pos_embed.shape == (1, 1 + 37 * 37, 384)
+    # 512 px with patch 14: the corner-padded image has 37 x 37 patches, the grid it is built for
+    assert ViTMona(tuning='Fixed', **dict(TINY, patch_size=14, img_size=512)).pos_grid == (37, 37)
     assert ViTMona(tuning='Fixed', **dict(TINY, out_indices=(-1, ))).out_indices == (3, )
     with pytest.raises(ValueError, match=r'out_indices \[7\] do not exist'):
         ViTMona(**dict(TINY, out_indices=(1, 7)))
