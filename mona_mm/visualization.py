@@ -23,6 +23,8 @@ from typing import Optional
 
 from mmengine.config import Config, ConfigDict
 
+from mona_mm.runner import SCOPES
+
 #: the dump metric each detection host's test tool appends to the evaluator
 DUMP_METRICS = {'mmdet': 'DumpDetResults', 'mmrotate': 'mmengine.DumpResults'}
 PICKLE_SUFFIXES = ('.pkl', '.pickle')
@@ -30,9 +32,9 @@ PICKLE_SUFFIXES = ('.pkl', '.pickle')
 
 def _scope(cfg: Config) -> str:
     scope = cfg.get('default_scope', 'mmdet')
-    if scope not in ('mmdet', 'mmseg', 'mmrotate'):
-        raise ValueError(f'default_scope {scope!r}: drawing and dumping are defined for mmdet, '
-                         'mmseg and mmrotate configs.')
+    if scope not in SCOPES:
+        raise ValueError(f'default_scope {scope!r}: drawing and dumping are defined for '
+                         f'configs of {SCOPES}.')
     return scope
 
 
