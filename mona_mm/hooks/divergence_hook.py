@@ -54,17 +54,26 @@ def grads_finite(optimizer: torch.optim.Optimizer) -> Optional[torch.Tensor]:
     return torch.isfinite(norm)
 
 
-def non_finite_losses(outputs) -> Dict[str, float]:
+def non_finite_losses(outputs, message_hub=None) -> Dict[str, float]:
     """The loss terms of a train step's log variables that are not finite (mmengine's rule:
-    a loss term is a key containing 'loss')."""
+    a loss term is a key containing 'loss').
+
+    Args:
+        outputs: The log variables of the train step (names to 0-dim tensors or numbers).
+        message_hub: The runner's; its ``train/<name>`` scalars are the same values, already
+            copied to the host by mmengine's ``RuntimeInfoHook`` (read instead of the tensors).
+    """
     bad = {}
     for key, value in (outputs or {}).items():
         if 'loss' not in key:
             continue
-        if isinstance(value, torch.Tensor):
+        logged = message_hub.log_scalars.get(f'train/{key}') if message_hub else None
+        if logged is not None:
+            value = logged.current()
+        elif isinstance(value, torch.Tensor):
             value = value.detach().float().mean().item()
         if isinstance(value, (int, float)) and not math.isfinite(value):
-            bad[key] = value
+            bad[key] = float(value)
     return bad
 
 
@@ -134,7 +143,7 @@ class DivergenceHook(Hook):
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if not self.enabled:
             return
-        losses = non_finite_losses(outputs)
+        losses = non_finite_losses(outputs, runner.message_hub)
         bad_grads = any(not bool(ok) for ok in self._grads_ok)
         amp = [w for w in self._wrappers if self._amp(w)]
         if amp:
