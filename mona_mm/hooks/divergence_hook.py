@@ -105,6 +105,7 @@ class DivergenceHook(Hook):
         self._grads_ok: List[torch.Tensor] = []
         self._steps = 0
         self._skipped = 0
+        self._scales: List[float] = []
 
     # ------------------------------------------------------------------ wiring
     def before_train(self, runner) -> None:
@@ -148,7 +149,12 @@ class DivergenceHook(Hook):
         amp = [w for w in self._wrappers if self._amp(w)]
         if amp:
             due = sum(bool(w.should_update()) for w in amp)
-            if due and self._steps < due:  # the scaler skipped the step: not divergence
+            # a skipped step: step() not called (most optimizers), or the dynamic scale fell
+            # (fused optimizers, whose step() the scaler calls and which skip inside)
+            scales = [float(w.loss_scaler.get_scale()) for w in amp]
+            fell = any(now < before for now, before in zip(scales, self._scales))
+            self._scales = scales
+            if due and (self._steps < due or fell):  # the scaler skipped it: not divergence
                 self._skipped += 1
                 if self._skipped <= self.max_skipped_steps:
                     return
