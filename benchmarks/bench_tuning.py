@@ -98,7 +98,7 @@ def main() -> None:
     print(table(rows, INFER_COLUMNS))
     if args.plot:
         setting = (f'Swin-T, {args.size}x{args.size}, batch {args.batch}{precision}; '
-                   f'{environment(args.device).split(",")[0]}')
+                   + ', '.join(environment(args.device).split(', ')[:2]))  # device, threads
         plot.plot_training(results, args.plot, setting)
         print(f'\nchart: {args.plot}')
 
