@@ -41,7 +41,7 @@ from mona_mm.checkpoints import (
     load_delta,
 )
 from mona_mm.checkpoints.files import checkpoint_file_problem
-from mona_mm.checkpoints.strict import strip_module_prefix
+from mona_mm.checkpoints.strict import strip_module_prefix, unwrap_model
 from mona_mm.models.backbones.pretrained import load_checkpoint_file
 
 #: host library (a config's default_scope) -> our package that registers into it
@@ -327,15 +327,13 @@ def run_test(cfg: Config, checkpoint: str, base: Optional[str] = None):
             first few missing, unexpected and mis-shaped keys, and the likely cause: a merged
             checkpoint without ``deploy=True``, weights of a larger backbone ...).
     """
-    from mmengine.model import is_model_wrapper
-
     _check_file(checkpoint, 'checkpoint')
     cfg.load_from = None  # loaded here, strictly, instead of by mmengine's non-strict load
     runner = build_runner(cfg)
     ckpt = load_checkpoint_file(checkpoint, 'checkpoint')
     if not is_delta(ckpt) and base is not None:
         raise ValueError('--base is only for delta checkpoints; this one is a full checkpoint.')
-    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    model = unwrap_model(runner.model)  # inside DDP and --tta's wrapper
     if is_delta(ckpt):
         load_delta(model, ckpt, base)
     else:

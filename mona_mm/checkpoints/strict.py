@@ -12,6 +12,7 @@ from typing import Dict, List
 
 import torch
 import torch.nn as nn
+from mmengine.model import BaseTTAModel, is_model_wrapper
 
 from mona_mm.models.backbones.pretrained import CheckpointFileError, head
 from mona_mm.utils.params import tuned_backbones
@@ -33,6 +34,14 @@ class Mismatch:
 
     def __bool__(self) -> bool:
         return bool(self.missing or self.unexpected or self.shapes)
+
+
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """The model a checkpoint belongs to, inside DDP wrappers and test-time-augmentation models
+    (``--tta``), as mmengine's own loading unwraps them."""
+    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        model = model.module
+    return model
 
 
 def strip_module_prefix(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:

@@ -38,7 +38,6 @@ import shutil
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
-from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
 from mona_mm.checkpoints.files import TMP_SUFFIX, replace_atomic, temporary_path, write_text_atomic
@@ -47,6 +46,7 @@ from mona_mm.checkpoints.strict import (
     describe_mismatch,
     state_dict_mismatch,
     strip_module_prefix,
+    unwrap_model,
 )
 
 _STALE_TMP = re.compile(r'^\..+\.\d+' + re.escape(TMP_SUFFIX) + '$')
@@ -156,7 +156,7 @@ class SafeCheckpointHook(CheckpointHook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Compare the loaded checkpoint with the model: a warning for ``load_from``, an error
         for a resume (the run cannot continue on another model)."""
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap_model(runner.model)
         state = checkpoint.get('state_dict', checkpoint)
         mismatch = state_dict_mismatch(model, strip_module_prefix(state))
         if not mismatch:
