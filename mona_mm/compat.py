@@ -11,6 +11,7 @@ import collections
 
 import torch
 
+
 def history_buffer_without_bound_methods() -> None:
     """Pickle mmengine's ``HistoryBuffer`` without its statistics functions.
 

@@ -8,8 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from mona_mm import compat
-
 
 def _mmengine_like_checkpoint(path):
     from mmengine.logging.history_buffer import HistoryBuffer

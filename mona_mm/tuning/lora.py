@@ -1,7 +1,8 @@
-"""LoRA on each block's fused qkv projection, as the Mona paper's baseline (Q and V, K untouched)."""
+"""LoRA on each block's fused qkv projection, as the Mona paper's baseline (Q and V, not K)."""
 from typing import Optional, Sequence
 
 from mona_mm.layers import LoRALinear
+
 from .base import TUNING_METHODS, TunableBackbone, TuningMethod
 
 _QKV = {'q': 0, 'k': 1, 'v': 2}

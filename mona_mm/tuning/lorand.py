@@ -4,6 +4,7 @@ like Adapter)."""
 from typing import Optional, Sequence
 
 from mona_mm.layers import LoRandLayer
+
 from .base import TUNING_METHODS, TunableBackbone, TuningMethod
 
 

@@ -2,6 +2,7 @@
 from typing import Optional, Sequence
 
 from mona_mm.layers import MonaLayer
+
 from .base import TUNING_METHODS, TunableBackbone, TuningMethod
 
 

@@ -5,10 +5,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from mona_mm.checkpoints import (convert_official_mona, frozen_backbone_keys, load_delta,
-                                 make_delta)
-from mona_mm.models import SwinMona
-from mona_mm.models import merge_adapters
+from mona_mm.checkpoints import convert_official_mona, frozen_backbone_keys, load_delta, make_delta
+from mona_mm.models import SwinMona, merge_adapters
 from tests.conftest import TINY_SWIN
 from tests.helpers import microsoft_swin_state_dict
 

@@ -45,6 +45,7 @@ def _rbox(*values):
 def test_dota_map_is_computed_in_threads():
     import multiprocessing
     from multiprocessing.pool import ThreadPool
+
     from mmrotate.evaluation.functional import mean_ap
     pool = mean_ap.get_context('spawn').Pool(2)  # what eval_rbbox_map opens
     assert isinstance(pool, ThreadPool)
@@ -71,6 +72,7 @@ def test_dota_map_is_computed_in_threads():
 def test_spawned_dota_map_workers_cannot_import_mmrotate():
     """What each spawned worker of eval_rbbox_map does first: unpickle its task function."""
     import pickle
+
     from mmrotate.evaluation.functional import mean_ap
     payload = pickle.dumps(mean_ap.tpfp_default)
     code = 'import pickle, sys; pickle.loads(sys.stdin.buffer.read())'

@@ -4,7 +4,8 @@ Swin Transformer (Liu et al., ICCV 2021, arXiv 2103.14030); Mona (Yin et al., CV
 arXiv 2408.08345, github.com/Leiyi-Hu/mona). The layers holding weights are mmdet's own
 (``WindowMSA``/``ShiftWindowMSA``, mmcv's ``FFN``, ``PatchEmbed``, ``PatchMerging``), so the
 state-dict keys, the Microsoft-checkpoint conversion and the numerics are those of mmdet/mmseg
-``SwinTransformer``: with no adapters (``tuning='Fixed'`` or ``'Full'``) the output is the stock one.
+``SwinTransformer``: with no adapters (``tuning='Fixed'`` or ``'Full'``) the output is the stock
+one.
 
 Why not subclass mmdet's ``SwinBlock``: it hides drop-path inside the attention and FFN modules
 and adds the residual inside ``FFN``, so methods that act on a residual *branch* before drop-path
