@@ -112,7 +112,7 @@ def test_remote_sensing_layouts_train_and_test(tmp_path, dataset):
 
 
 def test_ade20k_leaves_follow_the_paper_recipe():
-    """MONA_SPEC.md section 5: UperNet Swin-L, 512 crops, 160k poly, warmup 1500, batch 16;
+    """docs/spec.md section 5: UperNet Swin-L, 512 crops, 160k poly, warmup 1500, batch 16;
     Mona drop-path 0.2 lr 3e-4, baselines 0.3 and 6e-5; Mona trains 5,267,712 backbone
     parameters (the official ADE20K log)."""
     from mmseg.registry import MODELS

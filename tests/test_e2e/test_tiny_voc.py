@@ -55,7 +55,7 @@ def test_test_tool_prints_voc07_map(trained):
 
 
 def test_voc_leaves_follow_the_paper_recipe():
-    """MONA_SPEC.md section 5: RetinaNet, Swin-L (drop-path 0.2, out_indices 1,2,3,
+    """docs/spec.md section 5: RetinaNet, Swin-L (drop-path 0.2, out_indices 1,2,3,
     frozen_stages 1), FPN with extra convs on input, 1000x600, RepeatDataset x3, 4 epochs with a
     step at 3, AdamW lr 1e-4 wd 0.05, VOC07 11-point mAP; Mona trains 5,267,712 backbone
     parameters (the official VOC log)."""

@@ -18,7 +18,8 @@ from mona_mm.testing import make_synthetic_dota
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY_STAR = osp.join(ROOT, 'configs', 'tiny', 'oriented-rcnn-le90_swin-mona_tiny-star.py')
 
-# ../shared/docs/DATASETS.md, in the order of the public STAR-MMRotate code (label = position)
+# The STAR classes in the order of the public STAR-MMRotate code (label = position),
+# as docs/oriented_detection.md lists them
 REFERENCE = """ship, boat, crane, goods_yard, tank, storehouse, breakwater, dock, airplane,
 boarding_bridge, runway, taxiway, terminal, apron, gas_station, truck, car, truck_parking,
 car_parking, bridge, cooling_tower, chimney, vapor, smoke, genset, coal_yard, lattice_tower,

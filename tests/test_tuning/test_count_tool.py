@@ -1,4 +1,4 @@
-"""tools/analysis_tools/count_params.py on the Swin-B COCO configs, against MONA_SPEC section 4."""
+"""tools/analysis_tools/count_params.py on the Swin-B COCO configs, against docs/spec.md (4)."""
 import os.path as osp
 import re
 import subprocess
