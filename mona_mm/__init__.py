@@ -1,10 +1,11 @@
 """mona_mm: Mona (CVPR 2025) and the delta-tuning baselines for OpenMMLab 2.0.
 
 ``import mona_mm`` (or ``custom_imports=dict(imports=['mona_mm'])`` in a config) applies the
-shims every host needs (:mod:`mona_mm.compat`), registers the backbones (``SwinMona``) in
-mmengine's root ``MODELS`` and the hooks (``DeltaTuningHook``, ``RNGStateHook``) in its root
-``HOOKS``, where mmdet, mmseg and mmrotate configs all find them, and registers the dataset types
-of each installed host among detection and segmentation (:mod:`mona_mm.det`,
+shims every host needs (:mod:`mona_mm.compat`), registers the backbones (``SwinMona``,
+``ViTMona``) in mmengine's root ``MODELS`` and the hooks (``DeltaTuningHook``,
+``DivergenceHook``, ``SafeCheckpointHook``, ``RNGStateHook``) in its root ``HOOKS``, where
+mmdet, mmseg and mmrotate configs all find them, and registers the dataset types of each installed
+host among detection and segmentation (:mod:`mona_mm.det`,
 :mod:`mona_mm.seg`). Rotated detection is opt-in (:mod:`mona_mm.rotate`, whose shims patch
 mmrotate's imports), and so is the generated test data (:mod:`mona_mm.testing`).
 

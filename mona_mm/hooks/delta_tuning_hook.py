@@ -1,6 +1,6 @@
 """A hook that verifies, reports and protects delta-tuning.
 
-Freezing itself happens in the model (``SwinMona`` freezes at construction, after
+Freezing itself happens in the model (``SwinMona``, ``ViTMona`` freeze at construction, after
 ``init_weights`` and in ``train()``); this hook only checks that it held:
 
 * before training: every tuned backbone trains exactly its intended parameters, neck and heads
@@ -54,8 +54,9 @@ class DeltaTuningHook(Hook):
         model = self._model(runner)
         backbones = tuned_backbones(model)
         if not backbones:
-            raise RuntimeError('DeltaTuningHook: the model has no tuned backbone (SwinMona); '
-                               'remove the hook or use type="SwinMona" as the backbone.')
+            raise RuntimeError('DeltaTuningHook: the model has no tuned backbone (SwinMona, '
+                               'ViTMona); remove the hook or use type="SwinMona" or '
+                               'type="ViTMona" as the backbone.')
         problems = verify_trainable(model, self.require_trainable_outside_backbone)
         if problems:
             raise RuntimeError('DeltaTuningHook: the trainable parameters are not the intended '

@@ -13,7 +13,7 @@ class PartCount(NamedTuple):
 
 
 def tuned_backbones(model: nn.Module) -> Dict[str, nn.Module]:
-    """Modules of ``model`` that carry a tuning method (``SwinMona``), by qualified name."""
+    """Modules of ``model`` that carry a tuning method (``SwinMona``, ``ViTMona``), by name."""
     return {n: m for n, m in model.named_modules() if hasattr(m, 'trainable_param_names')}
 
 
