@@ -76,7 +76,8 @@ def test_there_are_configs():
 @pytest.mark.parametrize('path', LEAVES, ids=rel)
 def test_config_builds(path):
     cfg = Config.fromfile(path)
-    assert 'mona_mm' in cfg.custom_imports['imports']
+    imports = cfg.custom_imports['imports']
+    assert any(i == 'mona_mm' or i.startswith('mona_mm.') for i in imports), imports
     model = build_model(cfg)
     backbone = model.backbone
     assert type(backbone).__name__ in ('SwinMona', 'ViTMona')
