@@ -7,36 +7,22 @@
 #   python tools/train.py configs/tiny/upernet_swin-mona_tiny-ade20k.py
 _base_ = [
     '../_base_/upernet_swin-l_8xb2-160k_ade20k-512x512.py',  # the full-size data and model
-    '../_base_/tiny/segmentation.py',  # `tiny`: the small model, loading and schedule
+    '../_base_/tiny/segmentation.py',  # `tiny`: the small model, ADE20K loaders, schedule
 ]
 
-data_root = 'data/tiny_ade20k/'
 crop_size = (64, 64)
-scale = (256, 64)  # mmseg's (2048, 512) / 8, for 128 px images
 
 model = dict(
     _base_.tiny.upernet,
     data_preprocessor=dict(size=crop_size),
     backbone=dict(_base_.tiny.swin, _delete_=True))  # replaces Swin-L, not merged into it
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='RandomResize', scale=scale, ratio_range=(0.5, 2.0), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=scale, keep_ratio=True),
-    dict(type='LoadAnnotations', reduce_zero_label=True),  # after Resize: mIoU at full size
-    dict(type='PackSegInputs')
-]
-train_dataloader = dict(
-    _base_.tiny.loader, batch_size=4, dataset=dict(data_root=data_root, pipeline=train_pipeline))
-val_dataloader = dict(_base_.tiny.loader, dataset=dict(data_root=data_root, pipeline=test_pipeline))
+# the tiny set, its pipelines and the 200-iteration schedule
+data_root = 'data/tiny_ade20k/'
+train_pipeline = _base_.tiny.ade20k.train_dataloader.dataset.pipeline
+test_pipeline = _base_.tiny.ade20k.val_dataloader.dataset.pipeline
+train_dataloader = _base_.tiny.ade20k.train_dataloader
+val_dataloader = _base_.tiny.ade20k.val_dataloader
 test_dataloader = val_dataloader
 
 train_cfg = _base_.tiny.train_cfg

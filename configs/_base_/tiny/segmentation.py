@@ -1,7 +1,8 @@
 # The tiny base of the segmentation family (configs/tiny/upernet_swin-mona_tiny-{ade20k,potsdam,
-# loveda}.py): the small Swin of swin.py under a narrow UperNet, CPU data loading and a
-# 200-iteration schedule. The pieces are under `tiny` (see swin.py for why); `max_iters` is not
-# set by the full-size configs, so it is a plain key.
+# loveda}.py, upernet_vit-mona_tiny-ade20k.py): the small Swin of swin.py under a narrow UperNet,
+# CPU data loading, a 200-iteration schedule, and the tiny ADE20K loaders that the Swin and ViT
+# configs share. The pieces are under `tiny` (see swin.py for why); `max_iters` is not set by the
+# full-size configs, so it is a plain key.
 _base_ = ['./swin.py']
 
 max_iters = 200
@@ -20,4 +21,38 @@ tiny = dict(
     # a random backbone and heads from scratch learn fast
     optim_wrapper=dict(optimizer=dict(lr=5e-3)),
     default_hooks=dict(
-        logger=dict(interval=10), checkpoint=dict(interval=max_iters, max_keep_ckpts=1)))
+        logger=dict(interval=10), checkpoint=dict(interval=max_iters, max_keep_ckpts=1)),
+    # the generated ADE20K (128 px images, labels 0-150 read with reduce_zero_label): 64 px crops
+    # of images resized within mmseg's (2048, 512) / 8
+    ade20k=dict(
+        train_dataloader=dict(
+            batch_size=4,
+            num_workers=0,
+            persistent_workers=False,
+            dataset=dict(
+                data_root='data/tiny_ade20k/',
+                pipeline=[
+                    dict(type='LoadImageFromFile'),
+                    dict(type='LoadAnnotations', reduce_zero_label=True),
+                    dict(
+                        type='RandomResize',
+                        scale=(256, 64),
+                        ratio_range=(0.5, 2.0),
+                        keep_ratio=True),
+                    dict(type='RandomCrop', crop_size=(64, 64), cat_max_ratio=0.75),
+                    dict(type='RandomFlip', prob=0.5),
+                    dict(type='PhotoMetricDistortion'),
+                    dict(type='PackSegInputs')
+                ])),
+        val_dataloader=dict(
+            num_workers=0,
+            persistent_workers=False,
+            dataset=dict(
+                data_root='data/tiny_ade20k/',
+                pipeline=[
+                    dict(type='LoadImageFromFile'),
+                    dict(type='Resize', scale=(256, 64), keep_ratio=True),
+                    # after Resize: mIoU at full size
+                    dict(type='LoadAnnotations', reduce_zero_label=True),
+                    dict(type='PackSegInputs')
+                ]))))
