@@ -69,8 +69,8 @@ def main() -> None:
                         help='float16 autocast with a dynamic loss scale, as tools/train.py '
                         '--amp (meant for cuda)')
     parser.add_argument('--tiny', action='store_true',
-                        help=f'64 px, {"/".join(TINY_METHODS)}, no warm-up, one repeat: '
-                        'a smoke run')
+                        help=f'64 px, {"/".join(TINY_METHODS)} (unless --methods), no '
+                        'warm-up, one repeat: a smoke run')
     parser.add_argument('--plot', metavar='FILE',
                         help='also draw step time and memory relative to Full as a chart (PNG)')
     args = parser.parse_args()
@@ -78,7 +78,7 @@ def main() -> None:
         parser.error('--device cuda: PyTorch sees no CUDA device here.')
     if args.tiny:
         args.size, args.batch, args.repeats = 64, 2, 1  # batch 2: UperNet's pooled BN
-        args.methods = TINY_METHODS
+        args.methods = args.methods or TINY_METHODS
     methods = args.methods or tuning_cost.default_methods()
     print(environment(args.device))
     print(f'command: python benchmarks/bench_tuning.py {" ".join(sys.argv[1:])}')

@@ -201,7 +201,7 @@ class SwinMona(DeltaTunedBackbone):
             self.absolute_pos_embed = nn.Parameter(torch.zeros((1, num_patches, embed_dims)))
         self.drop_after_pos = nn.Dropout(p=drop_rate)
 
-        dpr = [x.item() for x in torch.linspace(0, drop_path_rate, sum(depths))]
+        dpr = [x.item() for x in torch.linspace(0, drop_path_rate, sum(depths), device='cpu')]
         self.stages = ModuleList()
         channels = embed_dims
         for i, depth in enumerate(depths):

@@ -261,7 +261,7 @@ class ViTMona(DeltaTunedBackbone):
             torch.zeros(1, 1 + self.pos_grid[0] * self.pos_grid[1], embed_dims))
         self.drop_after_pos = nn.Dropout(p=drop_rate)
 
-        dpr = [x.item() for x in torch.linspace(0, drop_path_rate, num_layers)]
+        dpr = [x.item() for x in torch.linspace(0, drop_path_rate, num_layers, device='cpu')]
         self.blocks = ModuleList([
             ViTMonaBlock(
                 embed_dims=embed_dims,
