@@ -1,6 +1,7 @@
 """Helpers shared by the tests: synthetic Swin checkpoints, generated-file comparison, running the
 tools as a user would."""
 import os
+import socket
 import subprocess
 from collections import OrderedDict
 from typing import Dict, List
@@ -54,14 +55,23 @@ def all_files(root: str) -> Dict[str, bytes]:
     return files
 
 
+def free_port() -> int:
+    """A TCP port nobody listens on now, for a distributed run's rendezvous."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
 def run(args: List[str], cwd, timeout: float = 900) -> str:
     """Run a command as a user would, with this checkout importable; return stdout + stderr.
 
     One thread per process (``OMP_NUM_THREADS=1``) keeps runs on a few shared cores from
-    oversubscribing them. Fails the test with the output's tail if the command fails.
+    oversubscribing them. ``PORT`` (``tools/dist_train.sh``'s rendezvous port) is a free one, so
+    distributed runs of tests that run side by side (pytest-xdist) do not meet. Fails the test
+    with the output's tail if the command fails.
     """
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''),
-               OMP_NUM_THREADS='1')
+               OMP_NUM_THREADS='1', PORT=str(free_port()))
     result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
                             timeout=timeout)
     out = result.stdout + result.stderr

@@ -10,13 +10,13 @@ import importlib
 import math
 import os.path as osp
 import re
-import socket
 import sys
 
 import pytest
 import torch
 from mmengine.config import Config
 
+from tests.helpers import free_port
 from tests.test_cuda.common import HAS_CUDA, REQUIRES_CUDA, ROOT, make_tiny_data, run, tool
 
 pytestmark = REQUIRES_CUDA
@@ -86,13 +86,6 @@ def test_evaluation_on_cuda_matches_the_cpu(amp_trained):
     # float rounding can flip a detection at a score or IoU boundary: a few of 16 images' worth
     for gpu, cpu in zip(maps['cuda'], maps['cpu']):
         assert abs(gpu - cpu) <= 0.03, maps
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now, for torchrun's rendezvous."""
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def expected_sync_bn_layers(config: str) -> int:

@@ -3,8 +3,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmdet.registry import MODELS
+from mmengine.registry import DefaultScope
 
 import mona_mm.det  # noqa: F401  (registers the neck in mmdet's MODELS)
+
+
+@pytest.fixture(autouse=True)
+def mmdet_scope():
+    """Build in mmdet's scope, whatever scope an earlier test of this process left current."""
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        yield
 
 
 def test_levels_from_the_last_map():
