@@ -132,7 +132,7 @@ build_mmcv_patched() {
       echo "[install] applying $(basename "$patch")"
       patch -d "$src" -p1 --forward --silent < "$patch"
     done
-    echo "[install] building mmcv $MMCV with ops in $src (resumable)"
+    echo "[install] building mmcv $MMCV with ops in $src (objects kept there)"
     MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
       $PIP wheel --no-build-isolation --no-deps --no-cache-dir -w "$dir/dist" "$src"
   fi
