@@ -5,9 +5,9 @@ shims every host needs (:mod:`mona_mm.compat`), registers the backbones (``SwinM
 ``ViTMona``) in mmengine's root ``MODELS`` and the hooks (``DeltaTuningHook``,
 ``DivergenceHook``, ``SafeCheckpointHook``, ``RNGStateHook``) in its root ``HOOKS``, where
 mmdet, mmseg and mmrotate configs all find them, and registers the dataset types of each installed
-host among detection and segmentation (:mod:`mona_mm.det`,
-:mod:`mona_mm.seg`). Rotated detection is opt-in (:mod:`mona_mm.rotate`, whose shims patch
-mmrotate's imports), and so is the generated test data (:mod:`mona_mm.testing`).
+host among detection and segmentation (:mod:`mona_mm.det`, :mod:`mona_mm.seg`). Rotated
+detection is opt-in (:mod:`mona_mm.rotate`, whose shims patch mmrotate's imports), and so is the
+generated test data (:mod:`mona_mm.testing`).
 
 Layers: :mod:`mona_mm.layers` (pure PyTorch adapters) < :mod:`mona_mm.tuning` (methods as specs)
 < :mod:`mona_mm.models` (backbone families) < hosts, hooks, checkpoints, runner.
