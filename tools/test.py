@@ -6,6 +6,11 @@
     bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [...]
 """
 import argparse
+import os
+import sys
+
+if '--cpu' in sys.argv[1:]:  # hide the GPUs before mmengine's import asks CUDA about them
+    os.environ['CUDA_VISIBLE_DEVICES'] = ''
 
 from mona_mm.runner import enable_tta, parse_tool_args, run_test
 from mona_mm.visualization import enable_drawing, enable_dump

@@ -5,6 +5,11 @@
     bash tools/dist_train.sh CONFIG GPUS [...]        # torchrun; with --cpu: CPU processes, gloo
 """
 import argparse
+import os
+import sys
+
+if '--cpu' in sys.argv[1:]:  # hide the GPUs before mmengine's import asks CUDA about them
+    os.environ['CUDA_VISIBLE_DEVICES'] = ''
 
 from mona_mm.runner import enable_amp, parse_tool_args, run_train, set_resume
 

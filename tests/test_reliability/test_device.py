@@ -3,6 +3,7 @@ to run on the CPU on purpose; asked for (--cpu, allow_cpu), the CPU fallbacks ap
 import os
 import os.path as osp
 import runpy
+import subprocess
 import sys
 import time
 
@@ -59,3 +60,40 @@ def test_cpu_flag_asks_for_the_cpu(monkeypatch):
     args = parse_tool_args(parser)
     assert args.cfg.allow_cpu is True
     assert os.environ['CUDA_VISIBLE_DEVICES'] == ''  # also hides a GPU, where there is one
+
+
+#: run as ``python -c PROBE TOOL ARGS...``: prints CUDA_VISIBLE_DEVICES as it is when mmengine is
+#: first imported, then ends the process (nothing of the run itself happens)
+PROBE = """
+import os, runpy, sys
+
+
+class Probe:
+    def find_spec(self, name, path=None, target=None):
+        if name == 'mmengine':
+            print('at mmengine import:', repr(os.environ.get('CUDA_VISIBLE_DEVICES')), flush=True)
+            os._exit(0)
+
+
+sys.meta_path.insert(0, Probe())
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+"""
+
+
+@pytest.mark.parametrize('tool', ['train.py', 'test.py'])
+def test_cpu_flag_hides_the_gpus_before_mmengine_asks_cuda(tool, tmp_path):
+    """Importing mmengine (mmengine.device, mmcv.utils) asks CUDA for its devices, after which
+    CUDA_VISIBLE_DEVICES hides nothing: ``--cpu`` must take effect before that import. Found on
+    a GPU (``tools/test.py --cpu`` refused to run, tests/test_cuda/test_e2e_cuda.py); checked
+    here, with or without one, by reading the variable at the moment of the import."""
+    args = [osp.join(ROOT, 'tools', tool), GPU_CONFIG] + (['x.pth'] if tool == 'test.py' else [])
+    env = {k: v for k, v in os.environ.items() if k != 'CUDA_VISIBLE_DEVICES'}
+    outs = {}
+    for flags in ([], ['--cpu']):
+        result = subprocess.run([sys.executable, '-c', PROBE] + args + flags, cwd=tmp_path,
+                                env=env, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
+        outs[bool(flags)] = result.stdout
+    assert 'at mmengine import: None' in outs[False]  # the probe sees what the tool left
+    assert "at mmengine import: ''" in outs[True]
