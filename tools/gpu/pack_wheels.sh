@@ -15,11 +15,20 @@ PY=${PYTHON:-python3}
 PACKAGES=${PACKAGES:-mmengine mmdet mmsegmentation mmrotate e2cnn pycocotools shapely ftfy wcwidth
 prettytable terminaltables addict yapf platformdirs termcolor}
 
-read -r KEY MMCV_VERSION < <($PY -c "
-import sys, torch, mmcv
-assert torch.version.cuda, 'torch ' + torch.__version__ + ' is a CPU build'
+INFO=$($PY -c "
+import sys, torch
+try:
+    import mmcv
+except ImportError:
+    sys.exit('[pack] no mmcv in ' + sys.executable + ': run tools/install.sh with PYTHON=' +
+             sys.executable + ' and FORCE_CUDA=1 first.')
+if not torch.version.cuda:
+    sys.exit('[pack] torch ' + torch.__version__ + ' in ' + sys.executable + ' is a CPU build: '
+             'the GPU machine needs mmcv built against its own CUDA torch; point PYTHON at an '
+             'environment with that torch (docs/install.md).')
 print('py%d%d-torch%s-cu%s' % (*sys.version_info[:2], torch.__version__.split('+')[0],
-                               torch.version.cuda), mmcv.__version__)")
+                               torch.version.cuda), mmcv.__version__)") || exit 1
+read -r KEY MMCV_VERSION <<< "$INFO"
 BUILDS=${MONA_MM_BUILD_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mona_mm}
 WHEEL=$(ls "$BUILDS"/mmcv-"$MMCV_VERSION"-"$KEY"-sm*/dist/mmcv-*.whl 2>/dev/null | head -1) || true
 if [ -z "$WHEEL" ]; then

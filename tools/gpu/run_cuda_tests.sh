@@ -15,6 +15,11 @@ shift $(( $# < 2 ? $# : 2 ))
 [ $# -gt 0 ] || set -- tests/test_cuda
 SITE=${SITE:-/tmp/mona_mm_site}
 PY=${PYTHON:-python3}
+if ! ls "$WHEELS"/*.whl >/dev/null 2>&1; then
+  echo "[cuda-tests] no wheels in $WHEELS: make them with tools/gpu/pack_wheels.sh where pip" \
+       "works (docs/install.md)." >&2
+  exit 1
+fi
 mkdir -p "$OUT"
 $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
   --target "$SITE" "$WHEELS"/*.whl || exit 1
