@@ -154,3 +154,37 @@ def vit_state_dict(layout: str = 'timm', embed_dims: int = 768, depth: int = 12,
         out['decoder_pred.weight'] = rand(patch_size * patch_size * 3, d)
         out['decoder_pred.bias'] = rand(patch_size * patch_size * 3)
     return out
+
+
+def assert_close_to_scale(actual: torch.Tensor, expected: torch.Tensor, rtol: float = 1e-5,
+                          msg: str = '') -> None:
+    """``actual`` equals ``expected`` within ``rtol`` of the largest magnitude of ``expected``:
+    a tolerance suited to the tensor's scale, also where single entries (or their sum) are near
+    zero, where a default ``assert_close`` would ask for digits that float rounding does not
+    keep."""
+    scale = expected.detach().abs().max().item() if expected.numel() else 0.0
+    torch.testing.assert_close(actual, expected, rtol=rtol, atol=rtol * scale + 1e-12, msg=msg)
+
+
+def assert_same_training_step(models, x: torch.Tensor, seed: int = 0) -> None:
+    """Two or more models (with equal weights) give the same outputs and gradients on ``x`` in
+    train mode, each run seeded with ``seed`` (dropout and drop-path draw the same masks), the
+    loss the mean square of every output, each output and each gradient compared to its own
+    scale (:func:`assert_close_to_scale`)."""
+    runs = []
+    for model in models:
+        model.zero_grad(set_to_none=True)
+        torch.manual_seed(seed)
+        outs = model(x)
+        sum(o.square().mean() for o in outs).backward()
+        runs.append(([o.detach() for o in outs],
+                     {n: p.grad for n, p in model.named_parameters() if p.requires_grad}))
+    (ref_outs, ref_grads), rest = runs[0], runs[1:]
+    assert ref_grads, 'nothing trains: the comparison would check no gradient'
+    for outs, grads in rest:
+        assert len(outs) == len(ref_outs) and grads.keys() == ref_grads.keys()
+        for i, (a, b) in enumerate(zip(outs, ref_outs)):
+            assert_close_to_scale(a, b, msg=f'output {i}')
+        for name, grad in ref_grads.items():
+            assert grads[name] is not None and grad is not None, name
+            assert_close_to_scale(grads[name], grad, msg=name)

@@ -1,13 +1,17 @@
 """A wheel built from the repository carries the configs, installs into a fresh virtual
 environment, and a downstream config there inherits an installed config and builds its model.
 
-The environment takes torch and the OpenMMLab stack from the system (``--system-site-packages``;
-building mmcv again would take most of an hour), so the test checks that the ``mona_mm`` it
-imports is the wheel's and not this checkout's editable install.
+The new environment takes torch and the OpenMMLab stack from the environment the suite runs in,
+whatever that is (a virtual environment, conda, the system's interpreter): a ``.pth`` file in its
+own site-packages lists the suite's site-packages folders (:func:`suite_site_packages`; building
+mmcv again would take most of an hour). Python reads ``.pth`` files only in its own site folders,
+so the suite's editable install of this checkout stays invisible there, and the test checks that
+the ``mona_mm`` it imports is the wheel's.
 """
 import os
 import os.path as osp
 import shutil
+import site
 import subprocess
 import sys
 import zipfile
@@ -17,7 +21,7 @@ import pytest
 from tests.helpers import ROOT
 
 #: what a copy of the checkout leaves out: outputs, caches, data, version control
-SKIP = shutil.ignore_patterns('.git', 'build', 'dist', '*.egg-info', 'work_dirs', 'data',
+SKIP = shutil.ignore_patterns('.git', '.venv', 'build', 'dist', '*.egg-info', 'work_dirs', 'data',
                               '__pycache__', '.pytest_cache', '.ruff_cache', '*.pth')
 DOWNSTREAM = """\
 _base_ = [__import__('mona_mm').config_path('tiny/mask-rcnn_swin-mona_tiny-coco.py')]
@@ -69,12 +73,23 @@ def test_wheel_carries_every_config(wheel):
     assert 'mona_mm/paths.py' in names
 
 
+def suite_site_packages():
+    """The site-packages folders of the interpreter running the suite (a venv's, conda's or the
+    system's, and the user's if Python reads it), where torch and the OpenMMLab stack are."""
+    folders = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        folders.append(site.getusersitepackages())
+    return [f for f in folders if osp.isdir(f) and osp.realpath(f) != osp.realpath(ROOT)]
+
+
 def test_installed_wheel_serves_configs_to_a_downstream_project(wheel, tmp_path):
     venv = tmp_path / 'venv'
-    call([sys.executable, '-m', 'venv', '--system-site-packages', '--without-pip', str(venv)],
-         tmp_path)
+    call([sys.executable, '-m', 'venv', '--without-pip', str(venv)], tmp_path)
     python = str(venv / 'bin' / 'python')
-    # the system's pip, run by the environment's interpreter, installs into the environment
+    own = call([python, '-c', 'import site; print(site.getsitepackages()[0])'], tmp_path).strip()
+    with open(osp.join(own, 'suite_site_packages.pth'), 'w') as f:
+        f.write('\n'.join(suite_site_packages()) + '\n')
+    # the suite's pip, run by the environment's interpreter, installs into the environment
     call([python, '-m', 'pip', 'install', '--no-deps', '--no-index', '-q', str(wheel)], tmp_path)
     project = tmp_path / 'project'
     project.mkdir()

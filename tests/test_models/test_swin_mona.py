@@ -5,6 +5,7 @@ from mmdet.models.backbones import SwinTransformer
 
 from mona_mm.models import SwinMona
 from mona_mm.tuning import available_methods
+from tests.helpers import assert_same_training_step
 
 
 def stock_and_ours(cfg, tuning):
@@ -134,25 +135,22 @@ def test_with_cp_same_output_and_grads(tiny_swin_cfg):
     plain = SwinMona(tuning=dict(type='Mona', bottleneck=8), **tiny_swin_cfg).train()
     ckpt = SwinMona(tuning=dict(type='Mona', bottleneck=8), with_cp=True, **tiny_swin_cfg).train()
     ckpt.load_state_dict(plain.state_dict())
-    x = torch.randn(1, 3, 32, 32)
-    outs = [sum(o.sum() for o in m(x)) for m in (plain, ckpt)]
-    for o in outs:
-        o.backward()
-    torch.testing.assert_close(outs[0], outs[1])
-    for (n, a), (_, b) in zip(plain.named_parameters(), ckpt.named_parameters()):
-        if a.requires_grad:
-            torch.testing.assert_close(a.grad, b.grad, msg=n)
+    assert_same_training_step([plain, ckpt], torch.randn(1, 3, 32, 32), seed=1)
 
 
 def test_with_cp_lowers_the_peak_memory_of_a_training_step(tiny_swin_cfg):
     """Measured from the allocator's records (bytes, not time): checkpointing frees each
-    block's activations and keeps only its input, even with a frozen stem in front."""
+    block's activations and keeps only its input, even with a frozen stem in front. The
+    bottleneck is narrower than the blocks, as in real backbones (64 against Swin-T's 96-768):
+    at the default 64 on this 16-wide Swin, the peak of one block's backward through its two
+    adapters, which checkpointing does not remove, would be most of the step's."""
     from benchmarks.memory import cpu_step_peak
     x = torch.randn(2, 3, 128, 128)
     peaks = []
     for with_cp in (False, True):
         torch.manual_seed(0)
-        model = SwinMona(tuning='Mona', with_cp=with_cp, **tiny_swin_cfg).train()
+        model = SwinMona(tuning=dict(type='Mona', bottleneck=8), with_cp=with_cp,
+                         **tiny_swin_cfg).train()
         peaks.append(cpu_step_peak(lambda: sum(o.square().mean() for o in model(x)).backward()))
     assert peaks[1] < 0.7 * peaks[0], peaks
 
