@@ -33,6 +33,16 @@ TRAIN_COLUMNS = [('method', 'method', str),
                  ('memory', 'memory', lambda v: f'{v / 2**20:.0f} MiB'),
                  ('memory_ratio', 'vs Full', lambda v: f'{v:.2f}x'),
                  ('trainable', 'trainable', lambda v: f'{v:,}')]
+COUNT_COLUMNS = [('method', 'method', str),
+                 ('step_ratio', 'step vs Full', lambda v: f'{v:.2f}x'),
+                 ('ops_forward', 'fwd', str), ('ops_backward', 'bwd', str),
+                 ('ops_optimizer', 'opt', str), ('ops', 'ops', str),
+                 ('ops_ratio', 'vs Full', lambda v: f'{v:.2f}x'),
+                 ('tiny', 'tiny', str), ('syncs', 'syncs', str), ('host', 'host', str),
+                 ('saved', 'saved', lambda v: f'{v / 2**20:.0f} MiB'),
+                 ('saved_ratio', 'vs Full', lambda v: f'{v:.2f}x'),
+                 ('flops', 'GFLOP', lambda v: f'{v / 1e9:.1f}'),
+                 ('touched', 'touched', lambda v: f'{v / 2**30:.2f} GiB')]
 INFER_COLUMNS = [('model', 'backbone', str),
                  ('latency', 'latency', lambda v: f'{v * 1000:.1f} ms'),
                  ('ratio', 'vs plain', lambda v: f'{v:.2f}x')]
@@ -59,7 +69,8 @@ def main() -> None:
     parser.add_argument('--task', choices=list(tuning_cost.TASKS) + ['all'], default='all')
     parser.add_argument('--methods', nargs='+', default=None,
                         help='tuning methods (default: every registered one, and Mona+cp); '
-                        'METHOD+cp adds with_cp=True')
+                        'METHOD+cp adds with_cp=True; Mona+autograd runs Mona\'s layers '
+                        'module by module under autograd, as before its fused step')
     parser.add_argument('--size', type=int, default=256, help='square input size')
     parser.add_argument('--batch', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=3)
@@ -71,6 +82,10 @@ def main() -> None:
     parser.add_argument('--tiny', action='store_true',
                         help=f'64 px, {"/".join(TINY_METHODS)} (unless --methods), no '
                         'warm-up, one repeat: a smoke run')
+    parser.add_argument('--count', action='store_true',
+                        help='also count, per method, the ops one step dispatches (forward, '
+                        'backward, optimizer; tiny ones, host syncs), the bytes kept for '
+                        'backward, FLOPs and bytes touched (deterministic; benchmarks/op_count.py)')
     parser.add_argument('--plot', metavar='FILE',
                         help='also draw step time and memory relative to Full as a chart (PNG)')
     args = parser.parse_args()
@@ -87,11 +102,15 @@ def main() -> None:
     for task in list(tuning_cost.TASKS) if args.task == 'all' else [args.task]:
         rows = tuning_cost.compare_training(task, methods, args.size, args.batch, args.repeats,
                                             warmup=0 if args.tiny else 1, device=args.device,
-                                            amp=args.amp)
+                                            amp=args.amp, count=args.count)
         results[task] = rows
         print(f'\n## training step, {task}, Swin-T, {args.size}x{args.size}, batch {args.batch}'
               f'{precision}')
         print(table(rows, TRAIN_COLUMNS))
+        if args.count:
+            print(f'\n## counts of one training step, {task} (ops dispatched, views and '
+                  'allocations not counted; saved for backward)')
+            print(table(rows, COUNT_COLUMNS))
     rows = tuning_cost.compare_inference(args.size, 1, 3 if args.tiny else 10,
                                          device=args.device, amp=args.amp)
     print(f'\n## inference, Swin-T backbone, {args.size}x{args.size}, batch 1{precision}')

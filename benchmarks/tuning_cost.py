@@ -7,8 +7,10 @@ repeats, median per method), and reported as a ratio to Full (training) or to pl
 command line; ``docs/benchmarks.md`` holds results.
 
 The methods are the registered ones (:func:`mona_mm.tuning.available_methods`). A method name may
-end in ``+cp`` (``Mona+cp``): the same method with ``with_cp=True`` (gradient checkpointing of
-every block).
+end in a variant (:data:`VARIANTS`): ``+cp`` (``Mona+cp``), the same method with ``with_cp=True``
+(gradient checkpointing of every block); ``Mona+autograd``, Mona's layers run module by module
+under autograd (``MonaLayer.fused_step = False``, how they ran before the fused step), to compare
+the two side by side in one run.
 
 Memory (:mod:`benchmarks.memory`) is the peak of the bytes PyTorch has allocated during one
 training step, counting what is live when the step starts (weights, buffers, optimizer state, the
@@ -25,11 +27,13 @@ import torch.nn as nn
 from mmengine.hub import get_config
 from mmengine.model import BaseModel
 
+from mona_mm.layers import MonaLayer
 from mona_mm.models import SwinMona, merge_adapters
 from mona_mm.runner import build_model
 from mona_mm.tuning import available_methods
 
 from .memory import live_bytes, step_peak
+from .op_count import PHASES, StepCount, count_step
 
 #: Swin-T, as in the host libraries' Swin-T detection and segmentation configs
 SWIN_T = dict(arch='tiny', drop_path_rate=0.2)
@@ -44,6 +48,8 @@ TASKS: Dict[str, Optional[str]] = {
 
 #: the variant suffix: the method with gradient checkpointing of every block
 CP = '+cp'
+#: variant -> what it means (``METHOD+variant``)
+VARIANTS = {'cp': 'with_cp=True', 'autograd': "Mona's layers module by module under autograd"}
 
 
 def default_methods() -> List[str]:
@@ -51,18 +57,24 @@ def default_methods() -> List[str]:
     return ['Full'] + [m for m in available_methods() if m != 'Full'] + ['Mona' + CP]
 
 
-def parse_method(name: str) -> Tuple[str, bool]:
-    """``'Mona+cp'`` -> ``('Mona', True)``: the tuning method and whether to checkpoint blocks.
+def parse_method(name: str) -> Tuple[str, str]:
+    """``'Mona+cp'`` -> ``('Mona', 'cp')``, ``'Mona'`` -> ``('Mona', '')``: the tuning method and
+    its variant (:data:`VARIANTS`).
 
     Raises:
-        ValueError: an unknown suffix or method (the message lists the valid ones).
+        ValueError: an unknown variant or method, or ``+autograd`` on another method than Mona
+            (the message lists the valid ones).
     """
-    base, plus, flag = name.partition('+')
-    if plus and flag != CP[1:]:
-        raise ValueError(f'Unknown benchmark variant {name!r}: use METHOD or METHOD{CP}.')
+    base, plus, variant = name.partition('+')
+    if plus and variant not in VARIANTS:
+        raise ValueError(f'Unknown benchmark variant {name!r}: use METHOD, METHOD{CP} or '
+                         'Mona+autograd.')
     if base not in available_methods():
         raise ValueError(f'Unknown tuning method {base!r}. Valid: {available_methods()}')
-    return base, bool(plus)
+    if variant == 'autograd' and base != 'Mona':
+        raise ValueError(f'{name!r}: the +autograd variant runs Mona\'s layers module by module; '
+                         'it applies to Mona only.')
+    return base, variant
 
 
 class BackboneLoss(BaseModel):
@@ -82,14 +94,27 @@ class BackboneLoss(BaseModel):
         return dict(loss=sum(o.square().mean() for o in self.backbone(inputs)))
 
 
-def build_task_model(task: str, tuning: str, with_cp: bool = False) -> BaseModel:
-    """The task's detector or segmentor (or the bare backbone) with a Swin-T tuned by ``tuning``.
+def build_task_model(task: str, tuning: str, variant: str = '') -> BaseModel:
+    """The task's detector or segmentor (or the bare backbone) with a Swin-T tuned by ``tuning``,
+    in the benchmark ``variant`` (:data:`VARIANTS`; '' for none).
 
     Weights are random: cost does not depend on them.
     """
-    backbone = dict(SWIN_T, type='SwinMona', tuning=dict(type=tuning), with_cp=with_cp)
+    backbone = dict(SWIN_T, type='SwinMona', tuning=dict(type=tuning),
+                    with_cp=variant == 'cp')
     if TASKS[task] is None:
-        return BackboneLoss(SwinMona(**{k: v for k, v in backbone.items() if k != 'type'}))
+        model = BackboneLoss(SwinMona(**{k: v for k, v in backbone.items() if k != 'type'}))
+    else:
+        model = _host_model(task, backbone)
+    if variant == 'autograd':
+        for module in model.modules():
+            if isinstance(module, MonaLayer):
+                module.fused_step = False
+    return model
+
+
+def _host_model(task: str, backbone: dict) -> BaseModel:
+    """The host library's model of ``task`` with ``backbone``."""
     host = TASKS[task].partition('::')[0]
     if importlib.util.find_spec(host) is None:  # get_config would pip-install it
         raise ImportError(f'The {task} task builds a model of {host}, which is not installed: '
@@ -184,15 +209,34 @@ class TrainStep:
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=amp)
 
     def __call__(self) -> None:
+        loss = self.forward()
+        if self.opt is not None:
+            self.backward(loss)
+            self.optimizer_step()
+        synchronize(self.device)
+
+    def forward(self) -> torch.Tensor:
+        """The loss (``model.loss`` then ``parse_losses``)."""
         with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
             losses = self.model.loss(self.inputs, self.data_samples)
-        loss, _ = self.model.parse_losses(losses)
-        if self.opt is not None:
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.opt)
-            self.scaler.update()
-            self.opt.zero_grad(set_to_none=True)
-        synchronize(self.device)
+        return self.model.parse_losses(losses)[0]
+
+    def backward(self, loss: torch.Tensor) -> None:
+        self.scaler.scale(loss).backward()
+
+    def optimizer_step(self) -> None:
+        """AdamW's step (through the loss scaler) and ``zero_grad``."""
+        self.scaler.step(self.opt)
+        self.scaler.update()
+        self.opt.zero_grad(set_to_none=True)
+
+    def count(self) -> StepCount:
+        """The deterministic cost counts of one step (:mod:`benchmarks.op_count`); run it after
+        a first step, so that the optimizer's state exists as in every later step."""
+        if self.opt is None:  # nothing trains: the step is the forward pass
+            return count_step(self.forward, lambda loss: None, None, self.model)
+        host = [t for s in self.opt.state.values() for k, t in s.items() if k == 'step']
+        return count_step(self.forward, self.backward, self.optimizer_step, self.model, host)
 
     def seconds(self) -> float:
         """Wall time of one step."""
@@ -216,20 +260,24 @@ class TrainStep:
 
 def compare_training(task: str, methods: Optional[Sequence[str]] = None, size: int = 256,
                      batch: int = 2, repeats: int = 3, warmup: int = 1, device: str = 'cpu',
-                     amp: bool = False) -> List[dict]:
-    """Step time (median of ``repeats``), peak memory and trainable parameters per method.
+                     amp: bool = False, count: bool = False) -> List[dict]:
+    """Step time (median of ``repeats``), peak memory and trainable parameters per method;
+    with ``count``, also the deterministic counts of :mod:`benchmarks.op_count`.
 
     Returns:
         One row per method: ``method``, ``step`` (s), ``memory`` (bytes), ``trainable``, and
-        ``step_ratio`` / ``memory_ratio`` to Full's row (to the first row without Full).
+        ``step_ratio`` / ``memory_ratio`` to Full's row (to the first row without Full). With
+        ``count``: ``ops`` (the whole step), ``ops_forward``/``ops_backward``/``ops_optimizer``,
+        ``tiny``, ``syncs``, ``host``, ``saved`` (bytes), ``flops``, ``touched`` (bytes), and
+        ``ops_ratio`` / ``saved_ratio`` to Full's.
     """
     methods = list(methods or default_methods())
     dev = torch.device(device)
     steps = {}
     for name in methods:
-        tuning, with_cp = parse_method(name)
+        tuning, variant = parse_method(name)
         torch.manual_seed(0)
-        model = build_task_model(task, tuning, with_cp).to(dev)
+        model = build_task_model(task, tuning, variant).to(dev)
         steps[name] = TrainStep(model, *make_batch(task, model, size, batch), amp=amp)
     for step in steps.values():
         for _ in range(warmup):  # also creates the optimizer state
@@ -240,11 +288,26 @@ def compare_training(task: str, methods: Optional[Sequence[str]] = None, size: i
             times[name].append(step.seconds())
     rows = [dict(method=m, step=statistics.median(times[m]), memory=step.peak_memory(),
                  trainable=step.trainable) for m, step in steps.items()]
+    if count:
+        for row in rows:
+            row.update(count_row(steps[row['method']].count()))
     ref = next((r for r in rows if r['method'] == 'Full'), rows[0])
     for r in rows:
         r['step_ratio'] = r['step'] / ref['step']
         r['memory_ratio'] = r['memory'] / ref['memory']
+        if count:
+            r['ops_ratio'] = r['ops'] / ref['ops']
+            r['saved_ratio'] = r['saved'] / max(ref['saved'], 1)
     return rows
+
+
+def count_row(c: StepCount) -> dict:
+    """The columns of a :class:`StepCount` (sums over the step's phases)."""
+    row = dict(ops=c.total_ops, tiny=sum(c.tiny.values()), syncs=sum(c.syncs.values()),
+               host=sum(c.host.values()),
+               saved=c.saved, flops=sum(c.flops.values()), touched=sum(c.touched.values()))
+    row.update({f'ops_{phase}': c.ops[phase] for phase in PHASES})
+    return row
 
 
 def without_mona_convolutions(model: nn.Module) -> nn.Module:

@@ -53,8 +53,12 @@ def test_methods_come_from_the_registry():
 
 
 def test_method_variants():
-    assert parse_method('Mona') == ('Mona', False)
-    assert parse_method('Mona+cp') == ('Mona', True)
+    assert parse_method('Mona') == ('Mona', '')
+    assert parse_method('Mona+cp') == ('Mona', 'cp')
+    assert parse_method('LoRA+cp') == ('LoRA', 'cp')
+    assert parse_method('Mona+autograd') == ('Mona', 'autograd')
+    with pytest.raises(ValueError, match='applies to Mona only'):
+        parse_method('LoRA+autograd')
     with pytest.raises(ValueError, match='METHOD\\+cp'):
         parse_method('Mona+fast')
     with pytest.raises(ValueError, match='Valid: .*Mona'):

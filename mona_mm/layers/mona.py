@@ -14,12 +14,19 @@ only. Pure PyTorch: no OpenMMLab import.
 On a plain ViT the sequence also holds tokens that are not on the map (a class token, register
 tokens), in front of the ``H * W`` patch tokens. They take every step but the convolution (which
 has no place for them): ``p`` of those tokens goes to GELU unchanged. Swin has none.
+
+In training and inference the layer runs as one autograd function with its convolutions merged
+and a hand-written backward (:mod:`.mona_step`: 9 ops forward, 25 back, only GELU's input and
+dropout's mask kept beyond the output); ``adapter_conv.fused = False`` runs the formula module
+by module instead (:meth:`MonaLayer.forward_modules`, the reference it is tested against).
 """
-from typing import Tuple
+from typing import Sequence, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from .mona_step import kernels, merged_convs, mona_step, prepare_kernels
 
 
 def pointwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -64,15 +71,8 @@ class MonaOp(nn.Module):
 
     def _kernels(self) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """The single-conv form, differentiable in the parameters (docs/spec.md section 1)."""
-        channels = self.conv3.weight.shape[0]
-        identity = torch.zeros_like(self.conv3.weight)
-        identity[:, 0, 3, 3] = 1.0
-        dw = (F.pad(self.conv1.weight, [2] * 4) + F.pad(self.conv2.weight, [1] * 4) +
-              self.conv3.weight) / 3.0 + identity
-        dw_bias = (self.conv1.bias + self.conv2.bias + self.conv3.bias) / 3.0
-        eye = torch.eye(channels, dtype=dw.dtype, device=dw.device).view(
-            channels, channels, 1, 1)
-        return dw, dw_bias, self.projector.weight + eye, self.projector.bias
+        dw, dw_bias, pw = merged_convs([self])
+        return dw[0], dw_bias[0], pw[0][..., None, None], self.projector.bias
 
     @torch.no_grad()
     def merged_kernels(self) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -120,7 +120,14 @@ class MonaLayer(nn.Module):
         drop (float): Dropout after GELU. Default: 0.1.
         init_scale (float): Initial value of ``gamma``, the LayerNorm branch scale.
             Default: 1e-6 (official).
+
+    Attributes:
+        fused_step (bool): Run training and inference as one :class:`.mona_step.MonaStep`
+            (default). False: module by module under autograd (:meth:`forward_modules`), same
+            numbers, more ops and more kept for backward; for comparison only.
     """
+
+    fused_step = True
 
     def __init__(self,
                  in_channels: int,
@@ -160,18 +167,39 @@ class MonaLayer(nn.Module):
         extra = n - h * w
         if extra < 0:
             raise ValueError(f'Mona got {n} tokens for a {h}x{w} map.')
-        # LN(x) * gamma + x * gammax as one LayerNorm with gamma folded into its affine, plus
-        # one addcmul: the same value, two fewer passes over the tokens
+        op = self.adapter_conv
+        if isinstance(op, MergedMonaOp):
+            k = op.pw.weight.shape[0]
+            built = (self.norm.weight * self.gamma, self.norm.bias * self.gamma, op.dw.weight,
+                     op.dw.bias, op.pw.weight.view(k, k), op.pw.bias)
+            return mona_step(self, x, hw_shape, extra, built)
+        if self.fused_step and isinstance(op, MonaOp) and op.fused:
+            return mona_step(self, x, hw_shape, extra, kernels(self))
+        return self.forward_modules(x, hw_shape)  # official formula, or another op put there
+
+    def forward_modules(self, x: torch.Tensor, hw_shape: Tuple[int, int]) -> torch.Tensor:
+        """The formula module by module, autograd doing the backward: with
+        ``adapter_conv.fused=False`` the official code's four convolutions (the reference the
+        fused step is tested against); with ``fused_step=False`` and a fused op, the merged
+        convolution built per layer (how the layer ran before :mod:`.mona_step`; the
+        benchmark's ``Mona+autograd``)."""
+        h, w = hw_shape
+        b, n, c = x.shape
+        extra = n - h * w
         norm = self.norm
-        x1 = torch.addcmul(
-            F.layer_norm(x, (c, ), norm.weight * self.gamma, norm.bias * self.gamma, norm.eps),
-            x, self.gammax)
+        x1 = norm(x) * self.gamma + x * self.gammax
         p = self.project1(x1)
         if extra:
             p_extra, p = p[:, :extra], p[:, extra:]
-        # (B, HW, k) tokens viewed as a channels-last (B, k, H, W) map: no copy either way
         p = self.adapter_conv(p.reshape(b, h, w, -1).permute(0, 3, 1, 2))
         p = p.permute(0, 2, 3, 1).reshape(b, h * w, -1)
         if extra:
             p = torch.cat([p_extra, p], dim=1)
         return x + self.project2(self.dropout(self.nonlinear(p)))
+
+    @staticmethod
+    def prepare_group(layers: Sequence['MonaLayer']) -> None:
+        """Build the per-step kernels of many layers in one batched pass (called once per
+        forward by the backbone that holds them); each layer then uses its own."""
+        prepare_kernels([layer for layer in layers if layer.fused_step
+                         and isinstance(layer.adapter_conv, MonaOp) and layer.adapter_conv.fused])

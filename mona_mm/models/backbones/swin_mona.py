@@ -269,6 +269,7 @@ class SwinMona(DeltaTunedBackbone):
     # ----------------------------------------------------------------- forward
     def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
         """Args: x: (B, 3, H, W). Returns: one (B, C_i, H_i, W_i) map per ``out_indices``."""
+        self.prepare_adapters()
         x, hw_shape = self.patch_embed(x)
         if self.use_abs_pos_embed:
             x = x + self.absolute_pos_embed

@@ -16,7 +16,6 @@ import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_norm_layer
-from mmcv.cnn.bricks.drop import DropPath
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import constant_init, trunc_normal_init
@@ -37,7 +36,9 @@ class SlotBlock(BaseModule):
         x = ffn_out(x)                               # Mona's mona2
 
     Drop-path is applied here, not inside the attention or MLP modules, so branch adapters
-    (Adapter, LoRand) sit before it and Mona's after it (docs/spec.md section 1).
+    (Adapter, LoRand) sit before it and Mona's after it (docs/spec.md section 1). It is two ops,
+    a per-sample Bernoulli mask and one ``addcmul`` into the residual (:meth:`add_branch`),
+    where mmcv's ``DropPath`` and its add are six.
     Subclasses define :meth:`residual_attn`, :meth:`residual_ffn` and :attr:`QKV`.
 
     Args:
@@ -54,7 +55,7 @@ class SlotBlock(BaseModule):
         super().__init__()
         self.embed_dims = embed_dims
         self.with_cp = with_cp
-        self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
+        self.drop_path_rate = drop_path_rate
         self.slots: Dict[str, List[str]] = {slot: [] for slot in self.SLOTS}
 
     def residual_attn(self, x: torch.Tensor, hw_shape: Tuple[int, int]) -> torch.Tensor:
@@ -95,11 +96,21 @@ class SlotBlock(BaseModule):
             x = getattr(self, name)(x, hw_shape)
         return x
 
+    def add_branch(self, x: torch.Tensor, branch: torch.Tensor) -> torch.Tensor:
+        """``x + drop_path(branch)``: in training, each sample's branch is dropped with
+        probability ``drop_path_rate`` and the kept ones scaled by ``1 / (1 - rate)``."""
+        rate = self.drop_path_rate
+        if not (self.training and rate > 0):
+            return x + branch
+        keep = 1.0 - rate
+        mask = branch.new_empty((branch.shape[0], ) + (1, ) * (branch.dim() - 1))
+        return torch.addcmul(x, branch, mask.bernoulli_(keep), value=1.0 / keep)
+
     def _forward(self, x: torch.Tensor, hw_shape: Tuple[int, int]) -> torch.Tensor:
         a = self._slot('attn_branch', self.residual_attn(x, hw_shape), hw_shape)
-        x = self._slot('attn_out', x + self.drop_path(a), hw_shape)
+        x = self._slot('attn_out', self.add_branch(x, a), hw_shape)
         f = self._slot('ffn_branch', self.residual_ffn(x), hw_shape)
-        out = x + self.drop_path(f)
+        out = self.add_branch(x, f)
         for name in self.slots['ffn_parallel']:
             out = out + getattr(self, name)(x, hw_shape)
         return self._slot('ffn_out', out, hw_shape)
@@ -192,6 +203,28 @@ class DeltaTunedBackbone(BaseModule):
         return False
 
     # ----------------------------------------------------------------- tuning
+    def prepare_adapters(self) -> None:
+        """Let the adapter layers that build tensors from their parameters on every step
+        (Mona's merged kernels) build them for all their layers of this backbone at once, one
+        batched pass per forward instead of one per layer: the ``prepare_group`` static method
+        of the layer's class, given all its instances here. Called first in ``forward``; under
+        ``torch.compile`` each layer builds its own (the compiler fuses them anyway), and so do
+        the layers of blocks checkpointed in this forward (``with_cp``): their recomputation in
+        backward must save what their forward saved."""
+        if torch.compiler.is_compiling():
+            return
+        checkpointed = set()
+        if self.training and torch.is_grad_enabled():
+            for block in self.modules():
+                if isinstance(block, SlotBlock) and block.with_cp:
+                    checkpointed.update(map(id, block.modules()))
+        groups: Dict[type, List[nn.Module]] = {}
+        for module in self.modules():
+            if hasattr(type(module), 'prepare_group') and id(module) not in checkpointed:
+                groups.setdefault(type(module), []).append(module)
+        for cls, modules in groups.items():
+            cls.prepare_group(modules)
+
     def apply_tuning(self, tuning, train_out_norms: bool = False, deploy: bool = False) -> None:
         """Insert the methods' modules, merge them for deployment if asked, and freeze.
 

@@ -355,6 +355,7 @@ class ViTMona(DeltaTunedBackbone):
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Args: x: (B, 3, H, W). Returns: one (B, C, ceil(H/p), ceil(W/p)) map per
         ``out_indices``."""
+        self.prepare_adapters()
         b = x.shape[0]
         x, hw_shape = self.patch_embed(x)
         x = torch.cat([self.cls_token.expand(b, -1, -1), x], dim=1)
