@@ -1,5 +1,6 @@
 """Helpers shared by the tests: synthetic Swin checkpoints, generated-file comparison, running the
 tools as a user would."""
+import logging
 import os
 import socket
 import subprocess
@@ -188,3 +189,23 @@ def assert_same_training_step(models, x: torch.Tensor, seed: int = 0) -> None:
         for name, grad in ref_grads.items():
             assert grads[name] is not None and grad is not None, name
             assert_close_to_scale(grads[name], grad, msg=name)
+
+
+class LogRecords(logging.Handler):
+    """Keeps the messages of the records it handles, in order (``lines``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def recording_logger(name: str):
+    """A fresh INFO logger ``name`` and the :class:`LogRecords` that records what it logs."""
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.INFO)
+    records = LogRecords()
+    logger.addHandler(records)
+    return logger, records

@@ -2,7 +2,6 @@
 
 The captured path needs a CUDA device: tests/test_cuda/test_cuda_graph.py.
 """
-import logging
 
 import pytest
 import torch
@@ -13,6 +12,7 @@ from mona_mm.hooks import CudaGraphHook, capture_backbone
 from mona_mm.hooks.cuda_graph_hook import CapturedForward, model_backbone
 from mona_mm.models import SwinMona
 from tests.conftest import TINY_SWIN
+from tests.helpers import recording_logger
 
 
 class Segmentor(nn.Module):
@@ -37,24 +37,12 @@ class DDPLike(nn.Module):
         self.module = module
 
 
-class Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
 class Runner:
     """What ``before_train``/``after_train`` read from mmengine's runner: model and logger."""
 
     def __init__(self, model: nn.Module) -> None:
         self.model = model
-        self.logger = logging.getLogger(f'test_cuda_graph.{id(self)}')
-        self.logger.setLevel(logging.INFO)
-        self.records = Records()
-        self.logger.addHandler(self.records)
+        self.logger, self.records = recording_logger(f'test_cuda_graph.{id(self)}')
 
 
 def step(model: nn.Module, x: torch.Tensor):

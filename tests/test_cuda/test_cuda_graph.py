@@ -7,13 +7,13 @@ eager copy within 1e-5 (fp32, TF32 off). Another shape runs eagerly and says so 
 gradient accumulation runs the accumulating forwards eagerly and keeps the sums right.
 """
 import copy
-import logging
 
 import pytest
 import torch
 
 from mona_mm.hooks import CudaGraphHook, capture_backbone
 from mona_mm.models import SwinMona
+from tests.helpers import recording_logger
 from tests.test_cuda.common import REQUIRES_CUDA
 
 pytestmark = REQUIRES_CUDA
@@ -32,23 +32,6 @@ def exact_fp32():
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
     yield
     torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
-
-
-class Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
-def recording_logger(name: str):
-    logger = logging.getLogger(f'test_cuda_graph.{name}')
-    logger.setLevel(logging.INFO)
-    records = Records()
-    logger.addHandler(records)
-    return logger, records
 
 
 def build(tuning) -> SwinMona:
@@ -88,7 +71,7 @@ def test_replayed_forward_and_gradients_equal_eager(tuning):
     eager = build(tuning)
     model = copy.deepcopy(eager)
     keys = list(model.state_dict())
-    logger, records = recording_logger(f'replay-{tuning["type"]}')
+    logger, records = recording_logger(f'test_cuda_graph.replay-{tuning["type"]}')
     captured = capture_backbone(model, logger=logger)
     for seed in range(3):  # the first captures (and replays), the others replay new data
         x = images(seed)
@@ -124,7 +107,7 @@ def test_replayed_forward_and_gradients_equal_eager(tuning):
 def test_gradient_accumulation_runs_the_accumulating_forward_eagerly():
     eager = build(dict(type='Mona', drop=0.0))
     model = copy.deepcopy(eager)
-    logger, records = recording_logger('accumulate')
+    logger, records = recording_logger('test_cuda_graph.accumulate')
     captured = capture_backbone(model, logger=logger)
     step(model, images(0))  # captures
     for zero in (True, False):  # a replay, then an accumulating (eager) forward
@@ -140,7 +123,7 @@ def test_amp_capture_runs_under_autocast():
     it); the replay computes what eager autocast computes."""
     eager = build(dict(type='Mona', drop=0.0))
     model = copy.deepcopy(eager)
-    captured = capture_backbone(model, logger=recording_logger('amp')[0])
+    captured = capture_backbone(model, logger=recording_logger('test_cuda_graph.amp')[0])
     for seed in range(2):
         x = images(seed)
         with torch.autocast('cuda', dtype=torch.float16):
@@ -165,7 +148,7 @@ def test_hook_wraps_the_backbone_of_a_wrapped_model():
     class Runner:
         def __init__(self):
             self.model = Wrapped(Model())
-            self.logger, self.records = recording_logger('hook')
+            self.logger, self.records = recording_logger('test_cuda_graph.hook')
 
     runner = Runner()
     hook = CudaGraphHook()

@@ -13,17 +13,8 @@ WHEELS=${1:?usage: bash tools/gpu/run_cuda_tests.sh WHEELS [OUT [PYTEST_ARGS...]
 OUT=${2:-work_dirs/cuda_tests}
 shift $(( $# < 2 ? $# : 2 ))
 [ $# -gt 0 ] || set -- tests/test_cuda
-SITE=${SITE:-/tmp/mona_mm_site}
-PY=${PYTHON:-python3}
-if ! ls "$WHEELS"/*.whl >/dev/null 2>&1; then
-  echo "[cuda-tests] no wheels in $WHEELS: make them with tools/gpu/pack_wheels.sh where pip" \
-       "works (docs/install.md)." >&2
-  exit 1
-fi
-mkdir -p "$OUT"
-$PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-  --target "$SITE" "$WHEELS"/*.whl || exit 1
-export PYTHONPATH=$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}
+. tools/gpu/install_wheels.sh
+install_wheels cuda-tests "$WHEELS" "$OUT" || exit 1
 # tools/dist_train.sh calls `python`, as OpenMMLab's does; some images have only python3
 if ! command -v python >/dev/null; then
   mkdir -p "$SITE/bin"

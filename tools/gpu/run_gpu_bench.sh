@@ -14,17 +14,8 @@ cd "$(dirname "$0")/../.."
 WHEELS=${1:?usage: bash tools/gpu/run_gpu_bench.sh WHEELS [OUT [GPU_RUN_ARGS...]]}
 OUT=${2:-work_dirs/gpu_bench}
 shift $(( $# < 2 ? $# : 2 ))
-SITE=${SITE:-/tmp/mona_mm_site}
-PY=${PYTHON:-python3}
-if ! ls "$WHEELS"/*.whl >/dev/null 2>&1; then
-  echo "[gpu-bench] no wheels in $WHEELS: make them with tools/gpu/pack_wheels.sh where pip" \
-       "works (docs/install.md)." >&2
-  exit 1
-fi
-mkdir -p "$OUT"
-$PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-  --target "$SITE" "$WHEELS"/*.whl || exit 1
-export PYTHONPATH=$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}
+. tools/gpu/install_wheels.sh
+install_wheels gpu-bench "$WHEELS" "$OUT" || exit 1
 {
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null
   $PY -c "
