@@ -16,22 +16,14 @@ from mona_mm.models import SwinMona
 from tests.helpers import recording_logger
 from tests.test_cuda.common import REQUIRES_CUDA
 
-pytestmark = REQUIRES_CUDA
+#: TF32 off: eager and captured kernels then compute in full fp32
+pytestmark = REQUIRES_CUDA + [pytest.mark.usefixtures('exact_fp32')]
 
 SWIN_T = dict(arch='tiny', drop_rate=0.0, attn_drop_rate=0.0, drop_path_rate=0.0)
 TUNINGS = [pytest.param(dict(type='Mona', drop=0.0), id='Mona'),
            pytest.param(dict(type='Full'), id='Full')]
 SHAPE = (2, 3, 224, 224)
 TOL = dict(rtol=1e-5, atol=1e-5)
-
-
-@pytest.fixture(autouse=True)
-def exact_fp32():
-    """TF32 off: eager and captured kernels then compute in full fp32."""
-    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    yield
-    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
 def build(tuning) -> SwinMona:

@@ -20,15 +20,6 @@ pytestmark = REQUIRES_CUDA
 MERGEABLE = [('Mona', 16), ('LoRA', 8), ('LoRand', 32), (['Mona', 'LoRA'], 24)]
 
 
-@pytest.fixture
-def exact_fp32():
-    """Full fp32 matmuls and convolutions (no TF32), restored afterwards."""
-    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    yield
-    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
-
-
 def merge_adapters(model) -> list:
     """``mona_mm.models.merge_adapters`` (imported here: the tests collect on any checkout)."""
     from mona_mm.models import merge_adapters as merge
