@@ -140,3 +140,20 @@ def test_ade20k_leaves_follow_the_paper_recipe():
         assert cfg.custom_hooks[0] == dict(type='DeltaTuningHook')  # then RNGState, Divergence
     backbone = MODELS.build(Config.fromfile(ADE['mona']).model.backbone)
     assert sum(p.numel() for p in backbone.parameters() if p.requires_grad) == 5_267_712
+
+
+def test_cuda_graph_hook_in_a_users_config(workspace):
+    """The README's switch: a config that inherits ours and adds CudaGraphHook to its hooks
+    trains through tools/train.py; on a CPU the log says capture is off (the captured path is
+    tests/test_cuda/test_cuda_graph.py)."""
+    config = workspace / 'with_cuda_graphs.py'
+    config.write_text(
+        f"_base_ = [{TINY['ade20k']!r}]\n"
+        "custom_hooks = [dict(type='DeltaTuningHook'), dict(type='RNGStateHook'),\n"
+        "                dict(type='DivergenceHook'), dict(type='CudaGraphHook')]\n")
+    out = run([sys.executable, osp.join(ROOT, 'tools', 'train.py'), str(config), '--work-dir',
+               'work_dirs/cuda_graphs', '--cfg-options', 'train_cfg.max_iters=2',
+               'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2'], workspace)
+    assert ('CudaGraphHook: CUDA is not available here, so CUDA-graph capture is off: the '
+            'backbone runs eagerly.') in out
+    assert 'Iter(train) [2/2]' in out
