@@ -18,7 +18,7 @@ model = dict(
         _base_.tiny.swin,
         _delete_=True,  # replaces Swin-L, not merged into it
         out_indices=(1, 2, 3),  # as the real config: strides 8, 16, 32
-        frozen_stages=1),
+        frozen_stages=0),
     neck=dict(in_channels=[64, 128, 256], out_channels=64),
     bbox_head=dict(in_channels=64, feat_channels=64, stacked_convs=2),
     test_cfg=dict(nms_pre=200, max_per_img=20))

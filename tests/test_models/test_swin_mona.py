@@ -109,15 +109,29 @@ def test_output_norms_frozen_by_default_and_configurable(tiny_swin_cfg):
     assert all(p.requires_grad for n, p in opt_in.named_parameters() if n.startswith('norm'))
 
 
-def test_frozen_stages_follow_original_swin(tiny_swin_cfg):
-    full = SwinMona(tuning='Full', frozen_stages=1, **tiny_swin_cfg)
-    frozen = {n for n, p in full.named_parameters() if not p.requires_grad}
-    assert frozen and all(n.startswith('patch_embed.') for n in frozen)
-    full3 = SwinMona(tuning='Full', frozen_stages=3, **tiny_swin_cfg).train()
-    frozen3 = {n.split('.')[0] + '.' + n.split('.')[1] for n, p in full3.named_parameters()
-               if not p.requires_grad}
-    assert frozen3 == {'patch_embed.projection', 'patch_embed.norm', 'stages.0', 'stages.1'}
-    assert not full3.stages[1].training and full3.stages[2].training
+@pytest.mark.parametrize('frozen_stages', [-1, 0, 1, 2, 3, 4])
+@pytest.mark.parametrize('out_indices,abs_pos', [((0, 1, 2, 3), False), ((1, 3), True)])
+def test_frozen_stages_as_mmdet(tiny_swin_cfg, frozen_stages, out_indices, abs_pos):
+    """Full with ``frozen_stages`` freezes what mmdet's SwinTransformer freezes (the same
+    parameter names, output norms included) and keeps the same modules in eval mode."""
+    cfg = dict(tiny_swin_cfg, frozen_stages=frozen_stages, out_indices=out_indices,
+               use_abs_pos_embed=abs_pos, pretrain_img_size=32)
+    ours = SwinMona(tuning='Full', **cfg).train()
+    host = SwinTransformer(**cfg)
+    host.train()  # mmdet's train() returns None
+    frozen = {n for n, p in ours.named_parameters() if not p.requires_grad}
+    assert frozen == {n for n, p in host.named_parameters() if not p.requires_grad}
+    assert bool(frozen) == (frozen_stages >= 0)
+    ours_eval = {n for n, m in ours.named_modules() if not m.training}
+    host_eval = {n for n, m in host.named_modules() if not m.training}
+    assert ours_eval == host_eval
+
+
+def test_frozen_stages_freeze_adapters_inside_them(tiny_swin_cfg):
+    model = SwinMona(tuning='Mona', frozen_stages=2, **tiny_swin_cfg).train()
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable and all(n.startswith(('stages.2.', 'stages.3.')) for n in trainable)
+    assert not model.stages[1].blocks[0].mona1.training
 
 
 def test_drop_path_stays_active_in_frozen_blocks(tiny_swin_cfg):
@@ -188,3 +202,54 @@ def test_mona_on_selected_stages_only(tiny_swin_cfg):
 def test_unknown_arch_is_an_error():
     with pytest.raises(KeyError, match="valid: \\['base', 'large', 'small', 'tiny'\\]"):
         SwinMona(arch='huge')
+
+
+def test_pretrained_argument_loads_as_mmseg_treats_it(tiny_swin_cfg, tmp_path):
+    """The host's deprecated ``pretrained=PATH`` (still in many published configs) means
+    ``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` with a deprecation warning, as in
+    mmseg (mmdet 3.3 accepts it and drops it: its ``init_cfg`` stays None)."""
+    from tests.helpers import microsoft_swin_state_dict
+    path = tmp_path / 'swin_ms.pth'
+    torch.save({'model': microsoft_swin_state_dict(seed=5, **tiny_swin_cfg)}, path)
+    with pytest.warns(UserWarning, match='pretrained is deprecated, please use "init_cfg"'):
+        old = SwinMona(tuning='Fixed', pretrained=str(path), **tiny_swin_cfg)
+    assert old.init_cfg == dict(type='Pretrained', checkpoint=str(path))
+    new = SwinMona(tuning='Fixed', init_cfg=dict(type='Pretrained', checkpoint=str(path)),
+                   **tiny_swin_cfg)
+    old.init_weights()
+    new.init_weights()
+    for (name, a), b in zip(old.state_dict().items(), new.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert not torch.equal(old.patch_embed.projection.weight,
+                           SwinMona(tuning='Fixed', **tiny_swin_cfg).patch_embed.projection.weight)
+
+
+@pytest.mark.parametrize('kwargs,error,message', [
+    (dict(pretrained=3), TypeError, 'pretrained must be a checkpoint path'),
+    (dict(pretrained='a.pth', init_cfg=dict(type='Pretrained', checkpoint='b.pth')), ValueError,
+     'cannot both be given'),
+    (dict(frozen_stages=5), ValueError, r'frozen_stages must be an int from -1 \(none\) to 4'),
+    (dict(frozen_stages=-2), ValueError, 'frozen_stages must be'),
+    (dict(out_indices=(4, )), ValueError, r'out_indices must name stages 0..3, got \(4,\)'),
+    (dict(out_indices=()), ValueError, 'out_indices must name stages'),
+    (dict(num_heads=(1, 2)), ValueError, r'num_heads must have one entry per stage'),
+    (dict(strides=(4, 2, 2)), ValueError, r'strides must have one entry per stage'),
+    (dict(patch_size=8), ValueError, 'strides\\[0\\] must equal patch_size'),
+    (dict(pretrain_img_size=(224, 224, 3)), ValueError, 'pretrain_img_size must be an int or a'),
+])
+def test_invalid_arguments_are_refused_naming_the_argument(tiny_swin_cfg, kwargs, error,
+                                                           message):
+    """Refused before anything is built, with the argument's name; mmdet's own class fails on
+    most of these with a bare AssertionError or an IndexError later."""
+    with pytest.raises(error, match=message):
+        SwinMona(tuning='Mona', **dict(tiny_swin_cfg, **kwargs))
+
+
+def test_host_arguments_are_all_accepted():
+    """Every constructor argument of mmdet's and mmseg's SwinTransformer is one of ours."""
+    import inspect
+
+    from mmseg.models.backbones import SwinTransformer as SegSwin
+    ours = set(inspect.signature(SwinMona.__init__).parameters)
+    for host in (SwinTransformer, SegSwin):
+        assert set(inspect.signature(host.__init__).parameters) <= ours, host

@@ -15,11 +15,13 @@ this file says only how Swin's branches are computed. A tuning method (``mona_mm
 slots and says which pretrained parameters train; the backbone freezes everything else at
 construction, after ``init_weights`` and in ``train()`` (``tunable.DeltaTunedBackbone``).
 
-Deliberate differences from mmdet's ``SwinTransformer`` (documented in docs/design.md):
-``frozen_stages`` follows the original Swin/Mona code (0: patch embedding; 1: + absolute position
-embedding; k >= 2: + stages 0..k-2), because the paper's parameter counts are produced that way;
-pretrained loading reports missing/unexpected keys and refuses shape mismatches.
+It takes mmdet's (and mmseg's) ``SwinTransformer`` arguments with their meaning, ``pretrained``
+and ``frozen_stages`` included (0: the patch embedding and the absolute position embedding;
+k >= 1: also stages 0..k-1 and their output norms, as mmdet), and refuses invalid values naming
+the argument. Deliberate differences (docs/design.md): pretrained loading reports
+missing/unexpected keys and refuses shape mismatches.
 """
+import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -111,6 +113,60 @@ class SwinMonaStage(BaseModule):
         return x_down, down_hw_shape, x, hw_shape
 
 
+def pretrained_init_cfg(pretrained: Optional[str], init_cfg: Optional[dict]) -> Optional[dict]:
+    """The ``init_cfg`` of the host's deprecated ``pretrained`` argument (mmseg's rule).
+
+    Raises:
+        ValueError: both ``pretrained`` and ``init_cfg`` are given.
+        TypeError: ``pretrained`` is neither a path nor None.
+    """
+    if pretrained is None:
+        return init_cfg
+    if not isinstance(pretrained, str):
+        raise TypeError(f'pretrained must be a checkpoint path (str) or None, got '
+                        f'{type(pretrained).__name__} {pretrained!r}.')
+    if init_cfg:
+        raise ValueError(f'pretrained={pretrained!r} and init_cfg={init_cfg!r} cannot both be '
+                         "given: keep init_cfg=dict(type='Pretrained', checkpoint=PATH) only.")
+    warnings.warn('DeprecationWarning: pretrained is deprecated, please use "init_cfg" instead '
+                  f"(init_cfg=dict(type='Pretrained', checkpoint={pretrained!r})).")
+    return dict(type='Pretrained', checkpoint=pretrained)
+
+
+def check_swin_arguments(pretrain_img_size, depths: Tuple[int, ...],
+                         num_heads: Tuple[int, ...], strides: Sequence[int], patch_size: int,
+                         out_indices: Sequence[int], frozen_stages: int) -> None:
+    """Refuse what mmdet's SwinTransformer asserts (or fails on later), naming the argument,
+    before anything is built.
+
+    Raises:
+        ValueError: the first argument found invalid.
+    """
+    if isinstance(pretrain_img_size, (tuple, list)):
+        if len(pretrain_img_size) == 1:
+            pretrain_img_size = pretrain_img_size[0]
+        elif len(pretrain_img_size) != 2:
+            raise ValueError('pretrain_img_size must be an int or a pair (height, width), got '
+                             f'{tuple(pretrain_img_size)}.')
+    num_stages = len(depths)
+    if len(num_heads) != num_stages:
+        raise ValueError(f'num_heads must have one entry per stage (depths has {num_stages}), '
+                         f'got {num_heads}.')
+    if len(strides) != num_stages:
+        raise ValueError(f'strides must have one entry per stage (depths has {num_stages}), '
+                         f'got {tuple(strides)}.')
+    if strides[0] != patch_size:
+        raise ValueError('Use non-overlapping patch embed: strides[0] must equal patch_size '
+                         f'(strides={tuple(strides)}, patch_size={patch_size}).')
+    bad = [i for i in out_indices if not (isinstance(i, int) and 0 <= i < num_stages)]
+    if bad or not out_indices:
+        raise ValueError(f'out_indices must name stages 0..{num_stages - 1}, got '
+                         f'{tuple(out_indices)}.')
+    if not (isinstance(frozen_stages, int) and -1 <= frozen_stages <= num_stages):
+        raise ValueError(f'frozen_stages must be an int from -1 (none) to {num_stages} (the '
+                         f'patch embedding and all {num_stages} stages), got {frozen_stages!r}.')
+
+
 @MODELS.register_module()
 class SwinMona(DeltaTunedBackbone):
     """Swin Transformer backbone with a declarative delta-tuning method.
@@ -125,13 +181,20 @@ class SwinMona(DeltaTunedBackbone):
         train_out_norms (bool): Also train the output norms ``norm{i}`` (not in ImageNet
             checkpoints; the official code keeps them frozen at identity). Methods that train
             them by their own rule (Full, NormTuning) do so regardless. Default: False.
-        frozen_stages (int): Original Swin semantics (see module docstring). Default: -1.
+        frozen_stages (int): mmdet's semantics: -1 nothing; 0 the patch embedding and the
+            absolute position embedding; k >= 1 also stages 0..k-1 with their output norms, in
+            eval mode. Frozen whatever the tuning method, adapters inside them included (the
+            official code's ``frozen_stages=1`` is ``0`` here). Default: -1.
         convert_weights (bool, optional): Force (True) or forbid (False) the Microsoft-checkpoint
             key conversion; None detects the format. Default: None.
         strict_pretrained (bool): Missing pretrained keys other than adapters' own and the output
             norms are an error. Default: True.
         deploy (bool): Build the merged (deployment) structure, into which a checkpoint written
             by ``tools/model_converters/merge_adapters.py`` loads. Default: False.
+        pretrained (str, optional): The host's deprecated form of
+            ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``, as mmseg treats it (with
+            a DeprecationWarning; mmdet 3.3 accepts it and then drops it without a word). Not
+            with ``init_cfg``. Default: None.
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH)`` loads pretrained
             weights (any Microsoft, mmdet/mmseg or ``backbone.``-prefixed Swin checkpoint).
     """
@@ -166,6 +229,7 @@ class SwinMona(DeltaTunedBackbone):
                  act_cfg: dict = dict(type='GELU'),
                  norm_cfg: dict = dict(type='LN'),
                  with_cp: bool = False,
+                 pretrained: Optional[str] = None,
                  tuning=dict(type='Mona'),
                  train_out_norms: bool = False,
                  frozen_stages: int = -1,
@@ -173,15 +237,16 @@ class SwinMona(DeltaTunedBackbone):
                  strict_pretrained: bool = True,
                  deploy: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
         if arch is not None and arch not in self.arch_zoo:
             raise KeyError(f'Unknown Swin arch {arch!r}; valid: {sorted(self.arch_zoo)}')
         zoo = self.arch_zoo[arch or 'tiny']
         embed_dims = embed_dims or zoo['embed_dims']
         depths = tuple(depths or zoo['depths'])
         num_heads = tuple(num_heads or zoo['num_heads'])
-        if strides[0] != patch_size:
-            raise ValueError('Use non-overlapping patch embed: strides[0] must equal patch_size.')
+        check_swin_arguments(pretrain_img_size=pretrain_img_size, depths=depths,
+                             num_heads=num_heads, strides=strides, patch_size=patch_size,
+                             out_indices=out_indices, frozen_stages=frozen_stages)
+        super().__init__(init_cfg=pretrained_init_cfg(pretrained, init_cfg))
         self.out_indices = tuple(out_indices)
         self.use_abs_pos_embed = use_abs_pos_embed
         self.frozen_stages = frozen_stages
@@ -238,11 +303,14 @@ class SwinMona(DeltaTunedBackbone):
         return [stage.blocks for stage in self.stages]
 
     def frozen_stage_parts(self) -> List[Tuple[Tuple[str, ...], List[nn.Module]]]:
-        """Original Swin semantics: 0 the patch embedding, 1 the absolute position embedding,
-        2 + i stage i."""
-        return [(('patch_embed', ), [self.patch_embed]), (('absolute_pos_embed', ), [])] + [
-            ((f'stages.{i}', ), ([self.drop_after_pos] if i == 0 else []) + [stage])
-            for i, stage in enumerate(self.stages)]
+        """mmdet's ``_freeze_stages``: 0 the patch embedding and the absolute position
+        embedding (dropout after it in eval mode), 1 + i stage i and, if it is an output, its
+        norm."""
+        parts = [(('patch_embed', 'absolute_pos_embed'), [self.patch_embed, self.drop_after_pos])]
+        for i, stage in enumerate(self.stages):
+            norm = (f'norm{i}', ) if i in self.out_indices else ()
+            parts.append(((f'stages.{i}', ) + norm, [stage] + [getattr(self, n) for n in norm]))
+        return parts
 
     def convert_pretrained(self, state_dict: Dict[str, torch.Tensor]
                            ) -> Tuple[Dict[str, torch.Tensor], LoadReport]:

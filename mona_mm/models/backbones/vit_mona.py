@@ -21,8 +21,9 @@ layer scale belongs to the pretrained branch, so the branch adapters (Adapter, L
 block; Mona's convolution takes only the ``H x W`` patch tokens (the others pass it by, see
 ``mona_mm.layers.mona``); the output maps are the patch tokens.
 
-``frozen_stages`` counts from the input, as on Swin: 0 freezes the patch embedding; 1 also the
-position embedding, the class token and the register tokens; k >= 2 also blocks 0..k-2.
+``frozen_stages`` counts from the input (the original Swin code's way): 0 freezes the patch
+embedding; 1 also the position embedding, the class token and the register tokens; k >= 2 also
+blocks 0..k-2.
 """
 import math
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -308,7 +309,7 @@ class ViTMona(DeltaTunedBackbone):
 
     def frozen_stage_parts(self) -> List[Tuple[Tuple[str, ...], List[nn.Module]]]:
         """0 the patch embedding, 1 the position embedding and the class/register tokens,
-        2 + i block i (the dropout after the position embedding with block 0, as on Swin)."""
+        2 + i block i (the dropout after the position embedding with block 0)."""
         return [(('patch_embed', ), [self.patch_embed]),
                 (('pos_embed', 'cls_token', 'reg_token'), [])] + [
             ((f'blocks.{i}', ), ([self.drop_after_pos] if i == 0 else []) + [block])
