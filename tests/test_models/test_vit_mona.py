@@ -15,21 +15,22 @@ TINY = dict(embed_dims=32, num_layers=4, num_heads=2, patch_size=8, img_size=32,
 
 
 def mmseg_and_ours(tuning='Fixed', with_cls_token=True, final_norm=False, out_norms=False,
-                   seed=0):
+                   seed=0, **shared):
     """mmseg's ViT with random non-trivial weights, and ViTMona loaded from its state dict
-    through the mmseg-converted layout (the same mapping that loads vit2mmseg files)."""
+    through the mmseg-converted layout (the same mapping that loads vit2mmseg files); both
+    built with the arguments ``shared`` too."""
     torch.manual_seed(seed)
     stock = VisionTransformer(
         img_size=TINY['img_size'], patch_size=TINY['patch_size'], embed_dims=TINY['embed_dims'],
         num_layers=TINY['num_layers'], num_heads=TINY['num_heads'],
         out_indices=TINY['out_indices'], with_cls_token=with_cls_token, final_norm=final_norm,
-        norm_cfg=dict(type='LN', eps=1e-6), patch_bias=True)  # timm's patch bias
+        norm_cfg=dict(type='LN', eps=1e-6), patch_bias=True, **shared)  # timm's patch bias
     stock.eval()  # mmseg's train() returns None
     with torch.no_grad():
         for p in stock.parameters():
             p.normal_(0, 0.2)
     ours = ViTMona(tuning=tuning, with_cls_token=with_cls_token, final_norm=final_norm,
-                   out_norms=out_norms, **TINY).eval()
+                   out_norms=out_norms, **TINY, **shared).eval()
     report = ours.load_pretrained(stock.state_dict(), strict=True)
     assert report.source_format == 'mmseg-converted'
     assert not report.missing and not report.unexpected and not report.resized
@@ -235,3 +236,65 @@ def test_merge_for_deployment_matches_and_loads_into_deploy(tuning):
             assert torch.equal(a, b)
     if tuning == 'LoRA':
         assert type(deploy.blocks[0].attn.qkv) is torch.nn.Linear
+
+
+@pytest.mark.parametrize('shared', [dict(output_cls_token=True), dict(out_origin=True),
+                                    dict(out_origin=True, output_cls_token=True),
+                                    dict(interpolate_mode='bilinear')])
+def test_mmseg_output_arguments_give_mmseg_outputs(shared):
+    """``output_cls_token`` (mmseg's DPT head), ``out_origin`` and ``interpolate_mode`` mean
+    what they mean in mmseg: the same outputs, structure and values, at a size whose position
+    grid is interpolated."""
+    stock, ours = mmseg_and_ours(**shared)
+    x = torch.randn(2, 3, 48, 40)
+    with torch.no_grad():
+        expected, got = stock(x), ours(x)
+    assert len(got) == len(expected) == 2 + shared.get('out_origin', False)
+    for a, b in zip(expected, got):
+        if shared.get('output_cls_token'):
+            assert isinstance(b, list) and len(b) == len(a) == 2
+            torch.testing.assert_close(b[1], a[1], rtol=1e-5, atol=1e-6)
+            a, b = a[0], b[0]
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
+
+
+def test_static_resize_pos_embed_is_mmsegs():
+    pos = torch.randn(1, 1 + 4 * 5, 8)
+    for mode in ('bicubic', 'bilinear'):
+        torch.testing.assert_close(ViTMona.resize_pos_embed(pos, (6, 3), (4, 5), mode),
+                                   VisionTransformer.resize_pos_embed(pos, (6, 3), (4, 5), mode))
+
+
+def test_mmseg_pretrained_argument_and_norm_eval(tmp_path):
+    stock, _ = mmseg_and_ours()
+    path = tmp_path / 'vit_mmseg.pth'
+    torch.save({'state_dict': stock.state_dict()}, path)
+    with pytest.warns(UserWarning, match='pretrained is deprecated'):
+        model = ViTMona(tuning='Mona', pretrained=str(path), out_norms=False, norm_eval=True,
+                        **TINY)
+    assert model.init_cfg == dict(type='Pretrained', checkpoint=str(path))
+    model.init_weights()
+    torch.testing.assert_close(model.pos_embed, stock.pos_embed)
+    model.train()
+    assert all(not m.training for m in model.modules() if isinstance(m, torch.nn.LayerNorm))
+    assert model.blocks[0].training
+
+
+@pytest.mark.parametrize('kwargs,error,message', [
+    (dict(img_size=(32, 32, 3)), ValueError, 'img_size must be a positive int or a pair'),
+    (dict(init_cfg=123), TypeError, 'init_cfg must be a dict'),
+    (dict(pretrained=1), TypeError, 'pretrained must be a checkpoint path'),
+    (dict(output_cls_token=True, with_cls_token=False), ValueError,
+     'output_cls_token=True needs with_cls_token=True'),
+    (dict(interpolate_mode='cubic'), ValueError, 'interpolate_mode must be one of'),
+    (dict(patch_pad='same'), ValueError, "patch_pad='same' is not supported"),
+    (dict(num_fcs=3), ValueError, 'num_fcs=3 is not supported'),
+])
+def test_invalid_mmseg_arguments_are_refused_naming_the_argument(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        ViTMona(tuning='Mona', **dict(TINY, **kwargs))
+
+
+def test_img_size_as_mmseg_takes_it():
+    for size in (32, (32, ), (32, 32), [32, 32]):
+        assert ViTMona(tuning='Fixed', **dict(TINY, img_size=size)).pos_grid == (4, 4)

@@ -257,7 +257,8 @@ def load_into(model: nn.Module,
     return report
 
 
-def resize_grid(table: torch.Tensor, src_hw: Sequence[int], dst_hw: Sequence[int]) -> torch.Tensor:
+def resize_grid(table: torch.Tensor, src_hw: Sequence[int], dst_hw: Sequence[int],
+                mode: str = 'bicubic') -> torch.Tensor:
     """Resize a table whose rows lie on a grid, bicubically (align_corners=False, as mmdet, mmseg
     and timm resize position tables): Swin's relative-position bias tables for another window,
     a ViT's position embeddings for another image size.
@@ -266,11 +267,13 @@ def resize_grid(table: torch.Tensor, src_hw: Sequence[int], dst_hw: Sequence[int
         table: (H * W, C), rows in row-major order of the ``src_hw`` grid.
         src_hw: (H, W) of the table's grid.
         dst_hw: (h, w) wanted.
+        mode: ``F.interpolate``'s mode. Default: 'bicubic'.
 
     Returns:
         (h * w, C), rows in row-major order.
     """
     channels = table.shape[-1]
     grid = table.reshape(1, *src_hw, channels).permute(0, 3, 1, 2).contiguous()
-    grid = F.interpolate(grid, size=tuple(dst_hw), mode='bicubic', align_corners=False)
+    grid = F.interpolate(grid, size=tuple(dst_hw), mode=mode,
+                         align_corners=False if mode in ('linear', 'bilinear', 'bicubic') else None)
     return grid.permute(0, 2, 3, 1).reshape(-1, channels).contiguous()

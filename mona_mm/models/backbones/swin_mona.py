@@ -21,7 +21,6 @@ k >= 1: also stages 0..k-1 and their output norms, as mmdet), and refuses invali
 the argument. Deliberate differences (docs/design.md): pretrained loading reports
 missing/unexpected keys and refuses shape mismatches.
 """
-import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -37,7 +36,13 @@ from mmengine.utils import to_2tuple
 
 from .pretrained import LoadReport
 from .swin_checkpoint import adapt_swin_tensor, swin_to_backbone_keys
-from .tunable import DeltaTunedBackbone, SlotBlock, init_base_modules, init_linear_and_norm
+from .tunable import (
+    DeltaTunedBackbone,
+    SlotBlock,
+    init_base_modules,
+    init_linear_and_norm,
+    pretrained_init_cfg,
+)
 
 
 class SwinMonaBlock(SlotBlock):
@@ -111,26 +116,6 @@ class SwinMonaStage(BaseModule):
             return x, hw_shape, x, hw_shape
         x_down, down_hw_shape = self.downsample(x, hw_shape)
         return x_down, down_hw_shape, x, hw_shape
-
-
-def pretrained_init_cfg(pretrained: Optional[str], init_cfg: Optional[dict]) -> Optional[dict]:
-    """The ``init_cfg`` of the host's deprecated ``pretrained`` argument (mmseg's rule).
-
-    Raises:
-        ValueError: both ``pretrained`` and ``init_cfg`` are given.
-        TypeError: ``pretrained`` is neither a path nor None.
-    """
-    if pretrained is None:
-        return init_cfg
-    if not isinstance(pretrained, str):
-        raise TypeError(f'pretrained must be a checkpoint path (str) or None, got '
-                        f'{type(pretrained).__name__} {pretrained!r}.')
-    if init_cfg:
-        raise ValueError(f'pretrained={pretrained!r} and init_cfg={init_cfg!r} cannot both be '
-                         "given: keep init_cfg=dict(type='Pretrained', checkpoint=PATH) only.")
-    warnings.warn('DeprecationWarning: pretrained is deprecated, please use "init_cfg" instead '
-                  f"(init_cfg=dict(type='Pretrained', checkpoint={pretrained!r})).")
-    return dict(type='Pretrained', checkpoint=pretrained)
 
 
 def check_swin_arguments(pretrain_img_size, depths: Tuple[int, ...],

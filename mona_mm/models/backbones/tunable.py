@@ -10,6 +10,7 @@ parameters are its output norms, how its published checkpoints map to its keys),
 :meth:`DeltaTunedBackbone.apply_tuning` at the end of ``__init__``. The tuning methods
 (:mod:`mona_mm.tuning`) see only the protocol this gives (``mona_mm.tuning.base``).
 """
+import warnings
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import torch
@@ -24,6 +25,32 @@ from mona_mm.layers import merge_adapters
 from mona_mm.tuning import TuningMethod, build_tuning_methods
 
 from .pretrained import LoadReport, load_into, read_checkpoint
+
+
+def pretrained_init_cfg(pretrained: Optional[str], init_cfg: Optional[dict]) -> Optional[dict]:
+    """The ``init_cfg`` of the host's deprecated ``pretrained`` argument (mmseg's rule).
+
+    Raises:
+        ValueError: both ``pretrained`` and ``init_cfg`` are given.
+        TypeError: ``pretrained`` is neither a path nor None, or ``init_cfg`` neither a dict, a
+            list of them nor None.
+    """
+    if init_cfg is not None and not isinstance(init_cfg, (dict, list)):
+        raise TypeError(f'init_cfg must be a dict (e.g. dict(type=\'Pretrained\', '
+                        f'checkpoint=PATH)), a list of them or None, got '
+                        f'{type(init_cfg).__name__} {init_cfg!r}.')
+    if pretrained is None:
+        return init_cfg
+    if not isinstance(pretrained, str):
+        raise TypeError(f'pretrained must be a checkpoint path (str) or None, got '
+                        f'{type(pretrained).__name__} {pretrained!r}.')
+    if init_cfg:
+        raise ValueError(f'pretrained={pretrained!r} and init_cfg={init_cfg!r} cannot both be '
+                         "given: keep init_cfg=dict(type='Pretrained', checkpoint=PATH) only.")
+    warnings.warn('DeprecationWarning: pretrained is deprecated, please use "init_cfg" instead '
+                  f"(init_cfg=dict(type='Pretrained', checkpoint={pretrained!r})).")
+    return dict(type='Pretrained', checkpoint=pretrained)
+
 
 
 class SlotBlock(BaseModule):

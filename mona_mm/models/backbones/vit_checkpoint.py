@@ -121,7 +121,8 @@ def check_vit_options(state_dict: Dict[str, torch.Tensor], layer_scale: bool,
 
 
 def resize_pos_embed(pos_embed: torch.Tensor, dst_hw: Sequence[int],
-                     src_hw: Optional[Sequence[int]] = None) -> torch.Tensor:
+                     src_hw: Optional[Sequence[int]] = None,
+                     mode: str = 'bicubic') -> torch.Tensor:
     """Position embeddings (1, 1 + H * W, C) for another grid: the class token's row is kept,
     the grid rows are resized bicubically (as mmseg's ViT).
 
@@ -129,6 +130,7 @@ def resize_pos_embed(pos_embed: torch.Tensor, dst_hw: Sequence[int],
         pos_embed: (1, 1 + H * W, C).
         dst_hw: (h, w) wanted.
         src_hw: (H, W); None for a square grid (a checkpoint's), inferred from the length.
+        mode: ``F.interpolate``'s mode (mmseg's ``interpolate_mode``). Default: 'bicubic'.
 
     Returns:
         (1, 1 + h * w, C); ``pos_embed`` unchanged if its rows are no square grid and
@@ -139,5 +141,5 @@ def resize_pos_embed(pos_embed: torch.Tensor, dst_hw: Sequence[int],
         if side * side != pos_embed.shape[1] - 1:
             return pos_embed
         src_hw = (side, side)
-    grid = resize_grid(pos_embed[0, 1:], src_hw, dst_hw)
+    grid = resize_grid(pos_embed[0, 1:], src_hw, dst_hw, mode)
     return torch.cat([pos_embed[:, :1], grid[None].to(pos_embed.dtype)], dim=1)

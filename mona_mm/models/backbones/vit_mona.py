@@ -36,10 +36,15 @@ from mmcv.cnn.bricks.transformer import AdaptivePadding
 from mmengine.model import ModuleList
 from mmengine.model.weight_init import kaiming_init, trunc_normal_
 from mmengine.registry import MODELS
-from mmengine.utils import to_2tuple
 
 from .pretrained import LoadReport
-from .tunable import DeltaTunedBackbone, SlotBlock, init_base_modules, init_linear_and_norm
+from .tunable import (
+    DeltaTunedBackbone,
+    SlotBlock,
+    init_base_modules,
+    init_linear_and_norm,
+    pretrained_init_cfg,
+)
 from .vit_checkpoint import check_vit_options, resize_pos_embed, vit_to_backbone_keys
 
 
@@ -154,6 +159,41 @@ class ViTMonaBlock(SlotBlock):
         return self.ls2(self.mlp(self.norm2(x)))
 
 
+#: ``F.interpolate``'s modes for a 2-d grid (mmseg's ``interpolate_mode``)
+INTERPOLATE_MODES = ('nearest', 'nearest-exact', 'bilinear', 'bicubic', 'area')
+
+
+def check_vit_arguments(img_size, with_cls_token: bool, output_cls_token: bool,
+                        interpolate_mode: str, patch_pad: str, num_fcs: int) -> Tuple[int, int]:
+    """Refuse what mmseg's VisionTransformer asserts (or what this one does not build), naming
+    the argument, before anything is built; returns ``img_size`` as (height, width).
+
+    Raises:
+        ValueError: the first argument found invalid.
+    """
+    size = tuple(img_size) if isinstance(img_size, (tuple, list)) else (img_size, )
+    if len(size) == 1:
+        size = size * 2
+    if len(size) != 2 or not all(isinstance(v, int) and v > 0 for v in size):
+        raise ValueError('img_size must be a positive int or a pair (height, width) (mmseg also '
+                         f'takes a 1-tuple), got {img_size!r}.')
+    if output_cls_token and not with_cls_token:
+        raise ValueError('output_cls_token=True needs with_cls_token=True: the class token must '
+                         'stay in the sequence to be returned.')
+    if interpolate_mode not in INTERPOLATE_MODES:
+        raise ValueError(f'interpolate_mode must be one of {INTERPOLATE_MODES}, got '
+                         f'{interpolate_mode!r}.')
+    if patch_pad != 'corner':
+        raise ValueError(f"patch_pad={patch_pad!r} is not supported: ViTMona pads an image whose "
+                         "size is not a multiple of the patch at its bottom-right corner "
+                         "('corner', mmseg's default).")
+    if num_fcs != 2:
+        raise ValueError(f'num_fcs={num_fcs} is not supported: the MLP of every published ViT '
+                         'has two layers (num_fcs=2, mmseg\'s default), which the checkpoints '
+                         'hold.')
+    return size
+
+
 @MODELS.register_module()
 class ViTMona(DeltaTunedBackbone):
     """Plain Vision Transformer backbone with a declarative delta-tuning method.
@@ -187,6 +227,21 @@ class ViTMona(DeltaTunedBackbone):
             returns the blocks' outputs as they are, as mmseg's ViT. Default: True.
         drop_path_rate (float): Stochastic depth, linear in depth up to this value. Default: 0.
         with_cp (bool): Gradient checkpointing of every block. Default: False.
+        output_cls_token (bool): Each output is ``[map, class token (B, C)]``, as mmseg's (its
+            DPT head needs it); needs ``with_cls_token``. Default: False.
+        out_origin (bool): Also return the tokens before the first block (after the position
+            embedding) as the first output, as mmseg's. Default: False.
+        interpolate_mode (str): How the position embeddings are resized to an input's token
+            grid at forward time (mmseg's argument). Default: 'bicubic'.
+        norm_eval (bool): Keep every LayerNorm in eval mode in training (mmseg's option; a
+            LayerNorm has no running statistics, so nothing changes). Default: False.
+        patch_pad (str): Only 'corner' (mmseg's default): an image whose size is not a multiple
+            of the patch is padded at its bottom-right corner. Default: 'corner'.
+        num_fcs (int): Only 2 (mmseg's default), the two-layer MLP of every published ViT.
+            Default: 2.
+        pretrained (str, optional): mmseg's deprecated form of ``init_cfg=dict(type=
+            'Pretrained', checkpoint=pretrained)`` (with a deprecation warning; not with
+            ``init_cfg``). Default: None.
         tuning (str | dict | list): The tuning method(s). Default: ``dict(type='Mona')``.
         train_out_norms (bool): Also train the output norms. Default: False.
         frozen_stages (int): -1 none; 0 the patch embedding; 1 also the position embedding and
@@ -229,13 +284,23 @@ class ViTMona(DeltaTunedBackbone):
                  act_cfg: dict = dict(type='GELU'),
                  norm_cfg: dict = dict(type='LN', eps=1e-6),
                  with_cp: bool = False,
+                 output_cls_token: bool = False,
+                 out_origin: bool = False,
+                 interpolate_mode: str = 'bicubic',
+                 norm_eval: bool = False,
+                 patch_pad: str = 'corner',
+                 num_fcs: int = 2,
+                 pretrained: Optional[str] = None,
                  tuning=dict(type='Mona'),
                  train_out_norms: bool = False,
                  frozen_stages: int = -1,
                  strict_pretrained: bool = True,
                  deploy: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
+        img_size = check_vit_arguments(
+            img_size=img_size, with_cls_token=with_cls_token, output_cls_token=output_cls_token,
+            interpolate_mode=interpolate_mode, patch_pad=patch_pad, num_fcs=num_fcs)
+        super().__init__(init_cfg=pretrained_init_cfg(pretrained, init_cfg))
         if arch not in self.arch_zoo:
             raise KeyError(f'Unknown ViT arch {arch!r}; valid: {sorted(self.arch_zoo)}')
         zoo = self.arch_zoo[arch]
@@ -243,7 +308,7 @@ class ViTMona(DeltaTunedBackbone):
         num_layers = num_layers or zoo['num_layers']
         num_heads = num_heads or zoo['num_heads']
         self.patch_size = patch_size
-        img_h, img_w = to_2tuple(img_size)
+        img_h, img_w = img_size
         #: the token grid of the position embeddings
         self.pos_grid = (math.ceil(img_h / patch_size), math.ceil(img_w / patch_size))
         self.out_indices = self._resolve_out_indices(out_indices, num_layers)
@@ -251,6 +316,10 @@ class ViTMona(DeltaTunedBackbone):
         self.num_register_tokens = num_register_tokens
         self.layer_scale = bool(layer_scale_init_value)
         self.final_norm = final_norm
+        self.output_cls_token = output_cls_token
+        self.out_origin = out_origin
+        self.interpolate_mode = interpolate_mode
+        self.norm_eval = norm_eval
         self.frozen_stages = frozen_stages
         self.strict_pretrained = strict_pretrained
 
@@ -351,7 +420,35 @@ class ViTMona(DeltaTunedBackbone):
         from ``pos_grid`` when it differs (bicubic, as mmseg's ViT)."""
         if tuple(hw_shape) == self.pos_grid:
             return self.pos_embed
-        return resize_pos_embed(self.pos_embed, hw_shape, self.pos_grid)
+        return resize_pos_embed(self.pos_embed, hw_shape, self.pos_grid, self.interpolate_mode)
+
+    @staticmethod
+    def resize_pos_embed(pos_embed: torch.Tensor, input_shpae: Sequence[int],
+                         pos_shape: Sequence[int], mode: str = 'bicubic') -> torch.Tensor:
+        """mmseg's ``VisionTransformer.resize_pos_embed``, with its arguments (their spelling
+        too): ``pos_embed`` (1, 1 + H * W, C) laid out on ``pos_shape`` (H, W), resized to
+        ``input_shpae`` (h, w) with ``mode``; the class token's row is kept."""
+        return resize_pos_embed(pos_embed, input_shpae, pos_shape, mode)
+
+    def train(self, mode: bool = True) -> 'ViTMona':
+        """As the base class; with ``norm_eval``, every LayerNorm in eval mode (mmseg's option;
+        a LayerNorm keeps no running statistics, so it computes the same)."""
+        super().train(mode)
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, nn.LayerNorm):
+                    m.eval()
+        return self
+
+    def _output(self, x: torch.Tensor, num_leading: int, hw_shape: Tuple[int, int],
+                norm: Optional[nn.Module]):
+        """One output: the patch tokens as a (B, C, h, w) map, normed by ``norm``; with
+        ``output_cls_token``, ``[map, class token (B, C)]`` as mmseg's."""
+        if norm is not None:
+            x = norm(x)
+        out = x[:, num_leading:]
+        out = out.reshape(x.shape[0], *hw_shape, -1).permute(0, 3, 1, 2).contiguous()
+        return [out, x[:, 0]] if self.output_cls_token else out
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Args: x: (B, 3, H, W). Returns: one (B, C, ceil(H/p), ceil(W/p)) map per
@@ -367,15 +464,13 @@ class ViTMona(DeltaTunedBackbone):
             lead = int(self.with_cls_token)
             x = torch.cat([x[:, :lead], self.reg_token.expand(b, -1, -1), x[:, lead:]], dim=1)
         num_leading = x.shape[1] - hw_shape[0] * hw_shape[1]
-        outs = []
+        outs = [self._output(x, num_leading, hw_shape, None)] if self.out_origin else []
         last = len(self.blocks) - 1
         for i, block in enumerate(self.blocks):
             x = block(x, hw_shape)
             if i == last and self.final_norm:
                 x = self.norm(x)
             if i in self.out_indices:
-                out = x[:, num_leading:]
-                if self.out_norm_children:
-                    out = getattr(self, f'norm{i}')(out)
-                outs.append(out.reshape(b, *hw_shape, -1).permute(0, 3, 1, 2).contiguous())
+                norm = getattr(self, f'norm{i}') if self.out_norm_children else None
+                outs.append(self._output(x, num_leading, hw_shape, norm))
         return tuple(outs)
