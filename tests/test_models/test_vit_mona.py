@@ -298,3 +298,35 @@ def test_invalid_mmseg_arguments_are_refused_naming_the_argument(kwargs, error, 
 def test_img_size_as_mmseg_takes_it():
     for size in (32, (32, ), (32, 32), [32, 32]):
         assert ViTMona(tuning='Fixed', **dict(TINY, img_size=size)).pos_grid == (4, 4)
+
+
+@pytest.mark.parametrize('config', ['upernet_vit-b16_ln_mln.py', 'dpt_vit-b16.py'])
+def test_stock_mmseg_backbone_with_type_swapped(config):
+    """The backbone dict of a stock mmseg config (UperNet ViT-B, DPT ViT-B) with only ``type``
+    swapped builds, loads mmseg's state dict strictly and gives mmseg's outputs, with the two
+    defaults that differ set to mmseg's (``out_norms`` off; LayerNorm eps 1e-5 where the config
+    leaves mmseg's default: ours is timm's 1e-6; the table in docs/design.md)."""
+    import os.path as osp
+
+    import mmseg
+    from mmengine.config import Config
+    path = osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs', '_base_', 'models', config)
+    backbone = {k: v for k, v in Config.fromfile(path).model.backbone.items() if k != 'type'}
+    torch.manual_seed(0)
+    stock = VisionTransformer(**backbone, patch_bias=True)
+    stock.eval()  # mmseg's train() returns None
+    with torch.no_grad():
+        for p in stock.parameters():
+            p.normal_(0, 0.02)
+    ours = ViTMona(tuning='Full', out_norms=False,
+                   **dict(dict(norm_cfg=dict(type='LN')), **backbone)).eval()
+    ours.load_pretrained(stock.state_dict(), strict=True)
+    x = torch.randn(1, 3, 64, 48)
+    with torch.no_grad():
+        expected, got = stock(x), ours(x)
+    assert len(got) == len(expected) == 4
+    for a, b in zip(expected, got):
+        if backbone.get('output_cls_token'):
+            torch.testing.assert_close(b[1], a[1], rtol=1e-4, atol=1e-5)
+            a, b = a[0], b[0]
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
