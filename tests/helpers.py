@@ -7,6 +7,7 @@ import subprocess
 from collections import OrderedDict
 from typing import Dict, List
 
+import numpy as np
 import torch
 from mmdet.models.backbones import SwinTransformer
 
@@ -80,6 +81,24 @@ def run(args: List[str], cwd, timeout: float = 900) -> str:
     return out
 
 
+def mae_2d_sincos(embed_dim: int, grid_size: int) -> torch.Tensor:
+    """facebookresearch/mae util/pos_embed.py ``get_2d_sincos_pos_embed(embed_dim, grid_size,
+    cls_token=True)``, written out as it is there (numpy), as (1, 1 + grid^2, C) float32."""
+    def one_d(dim, pos):
+        omega = np.arange(dim // 2, dtype=np.float64)
+        omega /= dim / 2.
+        omega = 1. / 10000**omega
+        out = np.einsum('m,d->md', pos.reshape(-1), omega)
+        return np.concatenate([np.sin(out), np.cos(out)], axis=1)
+
+    grid = np.meshgrid(np.arange(grid_size, dtype=np.float32),
+                       np.arange(grid_size, dtype=np.float32))  # here w goes first
+    grid = np.stack(grid, axis=0).reshape([2, 1, grid_size, grid_size])
+    emb = np.concatenate([one_d(embed_dim // 2, grid[0]), one_d(embed_dim // 2, grid[1])], axis=1)
+    emb = np.concatenate([np.zeros([1, embed_dim]), emb], axis=0)
+    return torch.from_numpy(emb).float()[None]
+
+
 def vit_state_dict(layout: str = 'timm', embed_dims: int = 768, depth: int = 12,
                    patch_size: int = 16, grid: int = 14, mlp_ratio: int = 4,
                    num_classes: int = 1000, num_register_tokens: int = 0,
@@ -129,6 +148,8 @@ def vit_state_dict(layout: str = 'timm', embed_dims: int = 768, depth: int = 12,
 
     out['cls_token'] = rand(1, 1, c)
     out['pos_embed'] = rand(1, 1 + grid * grid, c)
+    if layout in ('mae', 'mae_visualize'):  # trained with MAE's fixed sine-cosine table
+        out['pos_embed'] = mae_2d_sincos(c, grid)
     if layout == 'dinov2':
         if num_register_tokens:
             out['register_tokens'] = rand(1, num_register_tokens, c)

@@ -65,6 +65,8 @@ def test_mae_vit_b16_pretrained_encoder():
     sd = vit_state_dict('mae')
     plain = ViTMona(arch='base', tuning='Fixed')
     report = plain.load_pretrained({'model': sd})
+    # told from a timm file without a classifier by its fixed sine-cosine position table
+    assert report.source_format == 'MAE'
     assert sorted(report.ignored) == ['norm.bias', 'norm.weight'] and not report.missing
     with_norm = ViTMona(arch='base', tuning='Fixed', final_norm=True)
     report = with_norm.load_pretrained({'model': sd})
@@ -216,3 +218,16 @@ def test_missing_backbone_keys_are_an_error_by_default():
         ViTMona(tuning='Mona', **TINY).load_pretrained(dict(sd))
     report = ViTMona(tuning='Mona', **TINY).load_pretrained(dict(sd), strict=False)
     assert report.missing == ['blocks.1.norm1.weight']
+
+
+def test_mae_told_by_its_position_table_not_by_a_missing_head():
+    """A timm file without a classifier is still timm's; MAE's pre-trained release is told by
+    its fixed sine-cosine position table (tests.helpers.mae_2d_sincos, MAE's own formula)."""
+    from mona_mm.models.backbones.vit_checkpoint import is_mae_pos_embed
+    sd = vit_state_dict('timm', **dict(embed_dims=32, depth=2))
+    headless = {k: v for k, v in sd.items() if not k.startswith('head.')}
+    report = ViTMona(tuning='Fixed', **TINY).load_pretrained({'model': headless})
+    assert report.source_format == 'timm/DeiT (timm layout)'
+    mae = vit_state_dict('mae', **dict(embed_dims=32, depth=2))
+    assert is_mae_pos_embed(mae['pos_embed']) and not is_mae_pos_embed(sd['pos_embed'])
+    assert not is_mae_pos_embed(mae['pos_embed'] + 1e-3)

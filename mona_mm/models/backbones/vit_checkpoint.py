@@ -58,6 +58,37 @@ def _rename(state_dict: Dict[str, torch.Tensor],
     return out
 
 
+def mae_sincos_pos_embed(embed_dims: int, grid: int) -> torch.Tensor:
+    """MAE's fixed position embeddings (1, 1 + grid^2, C): a zero row for the class token, then
+    the 2-d sine-cosine table of ``get_2d_sincos_pos_embed`` (facebookresearch/mae,
+    util/pos_embed.py): for each token the height's half, then the width's, each half sines then
+    cosines of ``pos / 10000^(2i / (C/2))``."""
+    half = embed_dims // 2
+    omega = 1.0 / 10000**(torch.arange(half // 2, dtype=torch.float64) / (half / 2.0))
+    rows, cols = torch.meshgrid(torch.arange(grid, dtype=torch.float64),
+                                torch.arange(grid, dtype=torch.float64), indexing='ij')
+
+    def table(pos: torch.Tensor) -> torch.Tensor:
+        out = pos.reshape(-1, 1) * omega
+        return torch.cat([out.sin(), out.cos()], dim=1)
+
+    # MAE's meshgrid puts the width first, and its first half takes grid[0]: the width
+    emb = torch.cat([table(cols), table(rows)], dim=1)
+    return torch.cat([emb.new_zeros(1, embed_dims), emb]).float()[None]
+
+
+def is_mae_pos_embed(pos_embed: Optional[torch.Tensor]) -> bool:
+    """Whether ``pos_embed`` is MAE's fixed sine-cosine table (its pre-trained and visualisation
+    releases keep it as trained: it is not learned)."""
+    if pos_embed is None or pos_embed.dim() != 3 or pos_embed.shape[-1] % 4:
+        return False
+    grid = math.isqrt(pos_embed.shape[1] - 1)
+    if grid * grid != pos_embed.shape[1] - 1:
+        return False
+    return torch.allclose(pos_embed.float().cpu(), mae_sincos_pos_embed(pos_embed.shape[-1], grid),
+                          atol=1e-5)
+
+
 def vit_to_backbone_keys(state_dict: Dict[str, torch.Tensor]
                          ) -> Tuple[Dict[str, torch.Tensor], str, List[str]]:
     """Map any accepted ViT checkpoint layout to ViTMona keys.
@@ -80,7 +111,8 @@ def vit_to_backbone_keys(state_dict: Dict[str, torch.Tensor]
         if 'register_tokens' in state_dict:
             fmt += f' with {state_dict["register_tokens"].shape[1]} register tokens'
             state_dict = _rename(state_dict, [(r'^register_tokens$', 'reg_token')])
-    elif any(k.startswith(('fc_norm.', 'decoder_')) for k in keys):
+    elif any(k.startswith(('fc_norm.', 'decoder_')) for k in keys) or is_mae_pos_embed(
+            state_dict.get('pos_embed')):
         fmt = 'MAE'
     else:
         fmt = 'timm/DeiT (timm layout)'
