@@ -7,6 +7,7 @@ rotated detection needs live in :mod:`mona_mm.rotate.compat` and are applied by 
 ``mona_mm.rotate``. Each has its reason and a test in tests/test_compat.py. None patches an
 installed file; all are idempotent.
 """
+import argparse
 import collections
 
 import torch
@@ -37,12 +38,15 @@ def mmengine_checkpoint_safe_globals() -> list:
     no ``weights_only``) stores ``HistoryBuffer`` objects with numpy arrays in ``message_hub``,
     numpy scalars in ``meta`` and a ``collections.Counter`` in the MultiStepLR state, so
     ``--resume`` and ``load_from`` of its own checkpoints fail with ``UnpicklingError``. Rather
-    than turning the safety check off, we allow exactly these types.
+    than turning the safety check off, we allow exactly these types, and ``argparse.Namespace``,
+    which the training scripts of DeiT and MAE save under ``args`` (an attribute bag: unpickling
+    it sets attributes, it runs no code of the file's choosing).
     """
     import numpy as np
     from mmengine.logging.history_buffer import HistoryBuffer
     numpy_core = np._core if hasattr(np, '_core') else np.core
     allowed = [
+        argparse.Namespace,
         HistoryBuffer,
         collections.Counter,
         collections.OrderedDict,

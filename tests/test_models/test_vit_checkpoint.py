@@ -231,3 +231,36 @@ def test_mae_told_by_its_position_table_not_by_a_missing_head():
     mae = vit_state_dict('mae', **dict(embed_dims=32, depth=2))
     assert is_mae_pos_embed(mae['pos_embed']) and not is_mae_pos_embed(sd['pos_embed'])
     assert not is_mae_pos_embed(mae['pos_embed'] + 1e-3)
+
+
+class NotAllowed:
+    """An object a weights-only load must refuse (the file's own class)."""
+
+    def __init__(self) -> None:
+        self.value = 1
+
+
+def test_training_checkpoints_of_deit_and_mae_load(tmp_path):
+    """DeiT's and MAE's training scripts save their arguments as an ``argparse.Namespace``
+    under ``args`` beside ``model``: allowed (an attribute bag), the weights load; any other
+    object is refused with torch's whole reason, the file named, no colour codes."""
+    import argparse
+
+    from mona_mm.models.backbones.pretrained import CheckpointFileError
+    sd = vit_state_dict('mae', **dict(embed_dims=32, depth=2))
+    path = tmp_path / 'checkpoint-399.pth'
+    torch.save({'model': sd, 'epoch': 399, 'args': argparse.Namespace(model='vit', lr=1e-3)},
+               path)
+    model = ViTMona(tuning='Fixed', init_cfg=dict(type='Pretrained', checkpoint=str(path)),
+                    **TINY)
+    model.init_weights()
+    torch.testing.assert_close(model.cls_token, sd['cls_token'])
+    bad = tmp_path / 'other.pth'
+    torch.save({'model': sd, 'extra': NotAllowed()}, bad)
+    with pytest.raises(CheckpointFileError) as error:
+        ViTMona(tuning='Fixed', init_cfg=dict(type='Pretrained', checkpoint=str(bad)),
+                **TINY).init_weights()
+    message = str(error.value)
+    assert str(bad) in message and 'Weights only load failed' in message
+    assert 'NotAllowed' in message and '\x1b[' not in message
+    assert len(message.splitlines()) > 1  # torch's whole reason, not its first line

@@ -105,6 +105,10 @@ def checkpoint_file_problem(path: str) -> Optional[str]:
             f'an error page saved in place of the weights?)')
 
 
+#: terminal colour codes (torch's weights-only refusal carries some)
+_ANSI = re.compile(r'\x1b\[[0-9;]*m')
+
+
 def load_checkpoint_file(filename: str, what: str = 'checkpoint', map_location='cpu',
                          weights_only: Optional[bool] = None, logger=None) -> dict:
     """Load a checkpoint file as mmengine's ``CheckpointLoader`` does (local path or URL), with one
@@ -133,7 +137,9 @@ def load_checkpoint_file(filename: str, what: str = 'checkpoint', map_location='
             checkpoint = CheckpointLoader.load_checkpoint(filename, map_location=map_location,
                                                           logger=logger)
     except Exception as e:  # torch's unpickler and zip reader raise many types
-        reason = str(e).strip().split('\n')[0][:300] or type(e).__name__
+        # the whole of the reason (torch's weights-only refusal says on later lines which
+        # global it met and how to allow it), without the terminal colour codes it may carry
+        reason = _ANSI.sub('', str(e)).strip() or type(e).__name__
         raise CheckpointFileError(f'The {what} {filename} could not be read '
                                   f'({type(e).__name__}: {reason}).') from e
     if not isinstance(checkpoint, dict):
