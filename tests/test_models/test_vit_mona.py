@@ -330,3 +330,25 @@ def test_stock_mmseg_backbone_with_type_swapped(config):
             torch.testing.assert_close(b[1], a[1], rtol=1e-4, atol=1e-5)
             a, b = a[0], b[0]
         torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
+
+
+def test_state_dict_of_mmsegs_default_vit_loads_strictly():
+    """mmseg builds its ViT without a patch bias by default (``patch_bias=False``); its state
+    dict loads strictly (a zero bias, which computes the same) and the outputs are mmseg's."""
+    torch.manual_seed(0)
+    stock = VisionTransformer(img_size=TINY['img_size'], patch_size=TINY['patch_size'],
+                              embed_dims=TINY['embed_dims'], num_layers=TINY['num_layers'],
+                              num_heads=TINY['num_heads'], out_indices=TINY['out_indices'])
+    stock.eval()  # mmseg's train() returns None
+    with torch.no_grad():
+        for p in stock.parameters():
+            p.normal_(0, 0.2)
+    assert 'patch_embed.projection.bias' not in stock.state_dict()
+    ours = ViTMona(tuning='Full', out_norms=False, norm_cfg=dict(type='LN'), **TINY).eval()
+    report = ours.load_pretrained(stock.state_dict(), strict=True)
+    assert not report.missing and 'no patch bias' in report.source_format
+    assert torch.equal(ours.patch_embed.proj.bias, torch.zeros(TINY['embed_dims']))
+    x = torch.randn(1, 3, 40, 32)
+    with torch.no_grad():
+        for a, b in zip(stock(x), ours(x)):
+            torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)

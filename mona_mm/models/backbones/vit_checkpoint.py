@@ -104,6 +104,11 @@ def vit_to_backbone_keys(state_dict: Dict[str, torch.Tensor]
     if any(k.startswith('layers.') for k in keys):
         fmt = 'mmseg-converted'
         state_dict = _rename(state_dict, _FROM_MMSEG)
+        if 'patch_embed.proj.weight' in state_dict and 'patch_embed.proj.bias' not in state_dict:
+            # mmseg builds its ViT with patch_bias=False by default: a zero bias is the same
+            weight = state_dict['patch_embed.proj.weight']
+            state_dict['patch_embed.proj.bias'] = weight.new_zeros(weight.shape[0])
+            fmt += ' (no patch bias, as mmseg builds it by default: a zero bias here)'
     elif 'register_tokens' in state_dict or any(k.endswith('.ls1.gamma') for k in keys):
         fmt = 'DINOv2'
         if any(_CHUNKED_BLOCK.match(k) for k in keys):
