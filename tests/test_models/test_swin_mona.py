@@ -253,3 +253,20 @@ def test_host_arguments_are_all_accepted():
     ours = set(inspect.signature(SwinMona.__init__).parameters)
     for host in (SwinTransformer, SegSwin):
         assert set(inspect.signature(host.__init__).parameters) <= ours, host
+
+
+def test_drop_path_drops_whole_samples_and_scales_the_kept_ones():
+    """``SlotBlock.add_branch`` is drop path as mmcv's ``DropPath`` defines it: per sample, the
+    branch is dropped with probability ``rate`` or kept and scaled by ``1 / (1 - rate)``; in
+    eval mode (or at rate 0) it is the plain sum."""
+    from mona_mm.models.backbones.tunable import SlotBlock
+    block = SlotBlock(embed_dims=4, drop_path_rate=0.25).train()
+    x, branch = torch.randn(400, 3, 4), torch.randn(400, 3, 4)
+    torch.manual_seed(0)
+    out = block.add_branch(x, branch)
+    dropped = torch.isclose(out, x, rtol=0, atol=1e-6).flatten(1).all(1)
+    kept = torch.isclose(out, x + branch / 0.75, rtol=0, atol=1e-5).flatten(1).all(1)
+    assert bool((dropped ^ kept).all())  # each sample wholly one or the other
+    assert 0.15 < dropped.float().mean().item() < 0.35  # about a quarter dropped
+    assert torch.equal(block.eval().add_branch(x, branch), x + branch)
+    assert torch.equal(SlotBlock(embed_dims=4).train().add_branch(x, branch), x + branch)

@@ -52,7 +52,6 @@ def pretrained_init_cfg(pretrained: Optional[str], init_cfg: Optional[dict]) -> 
     return dict(type='Pretrained', checkpoint=pretrained)
 
 
-
 class SlotBlock(BaseModule):
     """A transformer block whose forward has five named adapter slots::
 
