@@ -78,17 +78,39 @@ def test_zeroed_mona_equals_mmseg_vit():
             torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
 
 
+def dinov2_interpolate_pos_encoding(pos_embed, x, patch_size, offset, antialias):
+    """DINOv2's ``interpolate_pos_encoding`` (facebookresearch/dinov2,
+    models/vision_transformer.py) written out with its own names: the image's dim 2 is its ``w``,
+    ``scale_factor = (w0 + offset) / M`` with an offset, ``size`` without one; the hub models
+    without registers use offset 0.1, no antialias, those with registers offset 0, antialias."""
+    _, _, w, h = x.shape
+    npatch, n = (w // patch_size) * (h // patch_size), pos_embed.shape[1] - 1
+    if npatch == n and w == h:
+        return pos_embed
+    class_pos_embed, patch_pos_embed = pos_embed[:, 0], pos_embed[:, 1:]
+    dim, w0, h0, m = pos_embed.shape[-1], w // patch_size, h // patch_size, int(n**0.5)
+    kwargs = dict(scale_factor=((w0 + offset) / m, (h0 + offset) / m)) if offset else dict(
+        size=(w0, h0))
+    patch_pos_embed = F.interpolate(patch_pos_embed.reshape(1, m, m, dim).permute(0, 3, 1, 2),
+                                    mode='bicubic', antialias=antialias, **kwargs)
+    assert (w0, h0) == patch_pos_embed.shape[-2:]
+    patch_pos_embed = patch_pos_embed.permute(0, 2, 3, 1).view(1, -1, dim)
+    return torch.cat((class_pos_embed.unsqueeze(0), patch_pos_embed), dim=1)
+
+
 def dinov2_reference(sd, x, patch_size, num_heads, eps=1e-6):
     """DINOv2's ``forward_features(x)['x_norm_patchtokens']`` written out from the published
-    architecture (facebookresearch/dinov2, models/vision_transformer.py and layers/block.py) at
-    the position embeddings' own grid: patch conv; class token; + pos_embed; register tokens
+    architecture (facebookresearch/dinov2, models/vision_transformer.py and layers/block.py) with
+    the hub models' position interpolation: patch conv; class token; + pos_embed; register tokens
     after the class token; per block ``x + ls1 * attn(norm1(x))``, ``x + ls2 * mlp(norm2(x))``
     with softmax(q k^T / sqrt(d)) v attention and an exact-GELU MLP; the final norm."""
     b, c = x.shape[0], sd['cls_token'].shape[-1]
     t = F.conv2d(x, sd['patch_embed.proj.weight'], sd['patch_embed.proj.bias'],
                  stride=patch_size).flatten(2).transpose(1, 2)
-    t = torch.cat([sd['cls_token'].expand(b, -1, -1), t], dim=1) + sd['pos_embed']
     num_reg = sd['register_tokens'].shape[1] if 'register_tokens' in sd else 0
+    pos = dinov2_interpolate_pos_encoding(sd['pos_embed'], x, patch_size, 0. if num_reg else 0.1,
+                                          antialias=bool(num_reg))
+    t = torch.cat([sd['cls_token'].expand(b, -1, -1), t], dim=1) + pos
     if num_reg:
         t = torch.cat([t[:, :1], sd['register_tokens'].expand(b, -1, -1), t[:, 1:]], dim=1)
     n, d = t.shape[1], c // num_heads
@@ -352,3 +374,119 @@ def test_state_dict_of_mmsegs_default_vit_loads_strictly():
     with torch.no_grad():
         for a, b in zip(stock(x), ours(x)):
             torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('registers', [0, 4])
+def test_dinov2_at_a_non_square_size_equals_the_reference_with_its_resize_rule(registers):
+    """At a size that is not the table's, with ``pos_embed_resize`` set as the load report says
+    for the file (DINOv2: 'dinov2'; DINOv2 with registers: 'timm'), the features are DINOv2's
+    hub model's: one resize, from the file's grid (``img_size`` the file's)."""
+    grid, patch, heads = 4, 14, 2
+    sd = vit_state_dict('dinov2', embed_dims=32, depth=2, patch_size=patch, grid=grid,
+                        num_register_tokens=registers)
+    rule = 'timm' if registers else 'dinov2'
+    model = ViTMona(embed_dims=32, num_layers=2, num_heads=heads, patch_size=patch,
+                    img_size=grid * patch, layer_scale_init_value=1.0,
+                    num_register_tokens=registers, final_norm=True, out_norms=False,
+                    out_indices=(1, ), tuning='Fixed').eval()
+    report = model.load_pretrained(dict(sd))
+    assert f"set pos_embed_resize='{rule}'" in report.summary()
+    model.pos_embed_resize = rule
+    assert f"pos_embed_resize='{rule}'" not in model.convert_pretrained(dict(sd))[1].summary()
+    x = torch.randn(1, 3, 3 * patch, 6 * patch)
+    with torch.no_grad():
+        expected = dinov2_reference(sd, x, patch, heads)
+        (got, ) = model(x)
+        torch.testing.assert_close(got.flatten(2).transpose(1, 2), expected, rtol=1e-5,
+                                   atol=1e-5)
+        model.pos_embed_resize = 'mmseg'  # the rule matters at this size
+        assert not torch.allclose(model(x)[0], got, atol=1e-4)
+
+
+def timm_resample_abs_pos_embed(posemb, new_size, old_size, num_prefix_tokens=1):
+    """timm's ``resample_abs_pos_embed`` (timm/layers/pos_embed.py), its defaults: bicubic,
+    antialias, prefix tokens kept."""
+    prefix, posemb = posemb[:, :num_prefix_tokens], posemb[:, num_prefix_tokens:]
+    dim = posemb.shape[-1]
+    posemb = posemb.float().reshape(1, old_size[0], old_size[1], -1).permute(0, 3, 1, 2)
+    posemb = F.interpolate(posemb, size=new_size, mode='bicubic', antialias=True)
+    return torch.cat([prefix, posemb.permute(0, 2, 3, 1).reshape(1, -1, dim)], dim=1)
+
+
+def test_timm_rule_equals_timms_resample_on_load_and_at_forward():
+    sd = vit_state_dict('timm', embed_dims=32, depth=1, patch_size=8, grid=6, num_classes=4)
+    model = ViTMona(embed_dims=32, num_layers=1, num_heads=2, patch_size=8, img_size=32,
+                    out_indices=(0, ), tuning='Fixed', pos_embed_resize='timm')
+    report = model.load_pretrained(dict(sd))
+    assert report.resized == ['pos_embed'] and "(pos_embed_resize='timm')" in report.summary()
+    assert 'resize it again at forward' in report.summary() and 'img_size=48' in report.summary()
+    torch.testing.assert_close(model.pos_embed.detach(),
+                               timm_resample_abs_pos_embed(sd['pos_embed'], (4, 4), (6, 6)))
+    torch.testing.assert_close(model.pos_embed_for((3, 7)).detach(),
+                               timm_resample_abs_pos_embed(model.pos_embed.detach(), (3, 7),
+                                                           (4, 4)))
+
+
+def test_mmseg_and_mae_files_are_resized_as_mmseg_without_a_note():
+    stock, ours = mmseg_and_ours()
+    assert not ours.convert_pretrained(stock.state_dict())[1].notes
+    sd = vit_state_dict('mae', embed_dims=32, depth=1, patch_size=8, grid=4)
+    model = ViTMona(embed_dims=32, num_layers=1, num_heads=2, patch_size=8, img_size=32,
+                    out_indices=(0, ), tuning='Fixed')
+    report = model.convert_pretrained(dict(sd))[1]
+    assert report.source_format == 'MAE' and not report.notes
+
+
+SAN_LIKE = dict(patch_bias=False, pre_norm=True, frozen_exclude=['pos_embed'])
+
+
+@pytest.mark.parametrize('shared', [dict(patch_norm=True), dict(pre_norm=True),
+                                    dict(patch_bias=False), dict(frozen_exclude=[]),
+                                    dict(frozen_exclude=['ln1', 'patch_embed.projection']),
+                                    SAN_LIKE])
+def test_mmseg_structure_and_freezing_arguments_mean_mmsegs(shared):
+    """``patch_norm``, ``patch_bias``, ``pre_norm`` and ``frozen_exclude`` (mmseg's SAN sets the
+    last three) build mmseg's structure: its state dict loads strictly, the same parameters
+    are trainable (by mmseg's names) and the outputs are mmseg's."""
+    from mona_mm.models.backbones.vit_mona import mmseg_param_name
+    torch.manual_seed(0)
+    stock = VisionTransformer(
+        img_size=TINY['img_size'], patch_size=TINY['patch_size'], embed_dims=TINY['embed_dims'],
+        num_layers=TINY['num_layers'], num_heads=TINY['num_heads'],
+        out_indices=TINY['out_indices'], norm_cfg=dict(type='LN', eps=1e-6),
+        **dict(dict(patch_bias=True), **shared))
+    stock.eval()
+    with torch.no_grad():
+        for p in stock.parameters():
+            p.normal_(0, 0.2)
+    ours = ViTMona(tuning='Full', out_norms=False, **TINY, **shared).eval()
+    report = ours.load_pretrained(stock.state_dict(), strict=True)
+    assert not report.missing and not report.unexpected
+    assert {mmseg_param_name(n) for n, p in ours.named_parameters() if p.requires_grad} == \
+        {n for n, p in stock.named_parameters() if p.requires_grad}
+    x = torch.randn(2, 3, 48, 40)
+    with torch.no_grad():
+        for a, b in zip(stock(x), ours(x)):
+            torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
+
+
+def test_frozen_exclude_with_a_tuning_method():
+    """``frozen_exclude`` freezes pretrained parameters on top of the method; adapters keep
+    the method's choice, and an excluded name the method freezes stays frozen."""
+    mona = ViTMona(tuning=dict(type='Mona', bottleneck=8), frozen_exclude=['pos_embed'], **TINY)
+    trainable = {n for n, p in mona.named_parameters() if p.requires_grad}
+    assert trainable == mona.adapter_param_names and not mona.pos_embed.requires_grad
+    bitfit = ViTMona(tuning='BitFit', frozen_exclude=['ln'], out_norms=False, **TINY)
+    trainable = {n for n, p in bitfit.named_parameters() if p.requires_grad}
+    assert trainable == {f'blocks.{i}.norm{j}.bias' for i in range(4) for j in (1, 2)}
+
+
+@pytest.mark.parametrize('kwargs,message', [
+    (dict(frozen_exclude=['pos_emb3d']), r"frozen_exclude \['pos_emb3d'\] match no parameter"),
+    (dict(frozen_exclude='pos_embed'), 'frozen_exclude must be a list'),
+    (dict(pos_embed_resize='antialias'), 'pos_embed_resize must be one of'),
+    (dict(pos_embed_resize='timm', interpolate_mode='nearest'), "antialiases"),
+])
+def test_invalid_freezing_and_resize_arguments_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ViTMona(tuning='Mona', **dict(TINY, **kwargs))

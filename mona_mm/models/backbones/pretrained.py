@@ -38,13 +38,17 @@ class LoadReport:
     unexpected: List[str] = field(default_factory=list)
     ignored: List[str] = field(default_factory=list)
     resized: List[str] = field(default_factory=list)
+    #: how the resized tensors were resized
+    resize_rule: str = 'bicubic'
+    #: further lines for the log (the family's remarks on this file)
+    notes: List[str] = field(default_factory=list)
 
     def summary(self) -> str:
         lines = [f'Loaded {len(self.loaded)} tensors from a {self.source_format} '
                  f'{self.family} checkpoint.']
         if self.resized:
-            lines.append(f'  resized to this model (bicubic): {len(self.resized)} tensor(s), '
-                         f'{head(self.resized)}')
+            lines.append(f'  resized to this model ({self.resize_rule}): {len(self.resized)} '
+                         f'tensor(s), {head(self.resized)}')
         if self.missing_allowed:
             lines.append(f'  not in checkpoint, kept at initialisation (adapters, output '
                          f'norms): {len(self.missing_allowed)} tensors, e.g. '
@@ -56,6 +60,7 @@ class LoadReport:
             lines.append(f'  unexpected keys: {self.unexpected}')
         if self.missing:
             lines.append(f'  MISSING backbone keys: {self.missing}')
+        lines += [f'  {note}' for note in self.notes]
         return '\n'.join(lines)
 
 

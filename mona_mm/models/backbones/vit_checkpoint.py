@@ -13,8 +13,9 @@ Accepted, detected from the keys:
   optionally ``register_tokens`` (1, R, C); training checkpoints with chunked blocks
   (``blocks.<chunk>.<N>.``) too;
 * files converted to mmseg's ``VisionTransformer`` (``layers.N.ln1``,
-  ``layers.N.attn.attn.in_proj_weight``, ``layers.N.ffn.layers.0.0``, final norm ``ln1``), as
-  mmseg's ``vit2mmseg`` writes them;
+  ``layers.N.attn.attn.in_proj_weight``, ``layers.N.ffn.layers.0.0``, final norm ``ln1``,
+  ``ln_pre`` with ``pre_norm``), as mmseg's ``vit2mmseg`` writes them and mmseg's
+  ``VisionTransformer`` saves them;
 * whole detector/segmentor checkpoints (``backbone.`` prefix) and ``module.``-wrapped files.
 
 Classification-only keys (``head``, ``fc_norm``, ``mask_token``, MAE's decoder, DeiT's
@@ -27,6 +28,7 @@ from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 
 from .pretrained import resize_grid, split_backbone_prefix
 
@@ -43,6 +45,7 @@ _FROM_MMSEG = [
     (r'^layers\.(\d+)\.ffn\.layers\.0\.0\.', r'blocks.\1.mlp.fc1.'),
     (r'^layers\.(\d+)\.ffn\.layers\.1\.', r'blocks.\1.mlp.fc2.'),
     (r'^ln1\.', 'norm.'),
+    (r'^ln_pre\.', 'norm_pre.'),  # pre_norm=True (CLIP-style ViTs, mmseg's SAN)
 ]
 # DINOv2's training checkpoints group blocks in chunks for FSDP: blocks.<chunk>.<index>.
 _CHUNKED_BLOCK = re.compile(r'^blocks\.\d+\.(\d+)\.')
@@ -89,12 +92,15 @@ def is_mae_pos_embed(pos_embed: Optional[torch.Tensor]) -> bool:
                           atol=1e-5)
 
 
-def vit_to_backbone_keys(state_dict: Dict[str, torch.Tensor]
+def vit_to_backbone_keys(state_dict: Dict[str, torch.Tensor], patch_bias: bool = True
                          ) -> Tuple[Dict[str, torch.Tensor], str, List[str]]:
     """Map any accepted ViT checkpoint layout to ViTMona keys.
 
     Args:
         state_dict: The unwrapped state dict of the file.
+        patch_bias: Whether the backbone's patch embedding has a bias: a file without one (mmseg
+            builds its ViT so by default) gets a zero bias; without, a file's bias is ignored
+            (as mmseg's ``patch_bias=False`` drops it).
 
     Returns:
         tuple: ``(state_dict, source_format, ignored_keys)``.
@@ -104,7 +110,8 @@ def vit_to_backbone_keys(state_dict: Dict[str, torch.Tensor]
     if any(k.startswith('layers.') for k in keys):
         fmt = 'mmseg-converted'
         state_dict = _rename(state_dict, _FROM_MMSEG)
-        if 'patch_embed.proj.weight' in state_dict and 'patch_embed.proj.bias' not in state_dict:
+        if patch_bias and 'patch_embed.proj.weight' in state_dict and \
+                'patch_embed.proj.bias' not in state_dict:
             # mmseg builds its ViT with patch_bias=False by default: a zero bias is the same
             weight = state_dict['patch_embed.proj.weight']
             state_dict['patch_embed.proj.bias'] = weight.new_zeros(weight.shape[0])
@@ -124,9 +131,9 @@ def vit_to_backbone_keys(state_dict: Dict[str, torch.Tensor]
     if whole_model:
         fmt = f'detector/segmentor (backbone.), {fmt}'
 
-    ignored += [k for k in state_dict if k.startswith(_CLASSIFIER_ONLY)]
-    state_dict = OrderedDict((k, v) for k, v in state_dict.items()
-                             if not k.startswith(_CLASSIFIER_ONLY))
+    dropped = _CLASSIFIER_ONLY + (() if patch_bias else ('patch_embed.proj.bias', ))
+    ignored += [k for k in state_dict if k.startswith(dropped)]
+    state_dict = OrderedDict((k, v) for k, v in state_dict.items() if not k.startswith(dropped))
     pos = state_dict.get('pos_embed')
     if 'reg_token' in state_dict and pos is not None and pos.dim() == 3 and \
             math.isqrt(pos.shape[1])**2 == pos.shape[1]:
@@ -157,17 +164,40 @@ def check_vit_options(state_dict: Dict[str, torch.Tensor], layer_scale: bool,
                          f'{num_register_tokens}).')
 
 
+#: how a position table is resized to another token grid, by the family whose code does it:
+#: ``'mmseg'`` plain ``F.interpolate`` with ``interpolate_mode`` (mmseg's ViT; MAE's
+#: ``interpolate_pos_embed`` too); ``'timm'`` with antialiasing (timm's ``resample_abs_pos_embed``;
+#: DINOv2's hub models with registers too); ``'dinov2'`` DINOv2's hub models without registers:
+#: the scale factor ``(n + 0.1) / N``, not the size (its ``interpolate_offset``)
+POS_EMBED_RESIZE_RULES = ('mmseg', 'timm', 'dinov2')
+
+
+def family_resize_rule(source_format: str) -> Optional[str]:
+    """The rule by which the code of a file's family resizes its position table (see
+    :data:`POS_EMBED_RESIZE_RULES`), from the load report's ``source_format``; None for a
+    detector/segmentor checkpoint (its table was trained with the rule of its own config)."""
+    if source_format.startswith('detector/segmentor'):
+        return None
+    if source_format.startswith(('mmseg', 'MAE')):
+        return 'mmseg'
+    if source_format.startswith('DINOv2'):
+        return 'timm' if 'register' in source_format else 'dinov2'
+    return 'timm'
+
+
 def resize_pos_embed(pos_embed: torch.Tensor, dst_hw: Sequence[int],
                      src_hw: Optional[Sequence[int]] = None,
-                     mode: str = 'bicubic') -> torch.Tensor:
+                     mode: str = 'bicubic', rule: str = 'mmseg') -> torch.Tensor:
     """Position embeddings (1, 1 + H * W, C) for another grid: the class token's row is kept,
-    the grid rows are resized bicubically (as mmseg's ViT).
+    the grid rows are resized by ``rule`` (:data:`POS_EMBED_RESIZE_RULES`).
 
     Args:
         pos_embed: (1, 1 + H * W, C).
         dst_hw: (h, w) wanted.
         src_hw: (H, W); None for a square grid (a checkpoint's), inferred from the length.
         mode: ``F.interpolate``'s mode (mmseg's ``interpolate_mode``). Default: 'bicubic'.
+        rule: ``'mmseg'`` (plain), ``'timm'`` (antialiased) or ``'dinov2'`` (DINOv2's 0.1
+            offset in the scale factor). Default: 'mmseg'.
 
     Returns:
         (1, 1 + h * w, C); ``pos_embed`` unchanged if its rows are no square grid and
@@ -178,5 +208,19 @@ def resize_pos_embed(pos_embed: torch.Tensor, dst_hw: Sequence[int],
         if side * side != pos_embed.shape[1] - 1:
             return pos_embed
         src_hw = (side, side)
-    grid = resize_grid(pos_embed[0, 1:], src_hw, dst_hw, mode)
+    table = pos_embed[0, 1:]
+    if rule == 'mmseg':
+        grid = resize_grid(table, src_hw, dst_hw, mode)
+    else:
+        channels = table.shape[-1]
+        src = table.float().reshape(1, *src_hw, channels).permute(0, 3, 1, 2)
+        if rule == 'timm':
+            out = F.interpolate(src, size=tuple(dst_hw), mode=mode, antialias=True)
+        elif rule == 'dinov2':
+            scale = tuple((d + 0.1) / s for d, s in zip(dst_hw, src_hw))
+            out = F.interpolate(src, scale_factor=scale, mode=mode)
+        else:
+            raise ValueError(f'pos_embed_resize must be one of {POS_EMBED_RESIZE_RULES}, got '
+                             f'{rule!r}.')
+        grid = out.permute(0, 2, 3, 1).reshape(-1, channels)
     return torch.cat([pos_embed[:, :1], grid[None].to(pos_embed.dtype)], dim=1)

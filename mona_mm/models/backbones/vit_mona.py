@@ -22,10 +22,11 @@ block; Mona's convolution takes only the ``H x W`` patch tokens (the others pass
 ``mona_mm.layers.mona``); the output maps are the patch tokens.
 
 ``frozen_stages`` counts from the input (the original Swin code's way): 0 freezes the patch
-embedding; 1 also the position embedding, the class token and the register tokens; k >= 2 also
-blocks 0..k-2.
+embedding; 1 also the position embedding, the class token, the register tokens and the
+pre-norm; k >= 2 also blocks 0..k-2. mmseg's ``frozen_exclude`` freezes by name on top.
 """
 import math
+import re
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -45,28 +46,41 @@ from .tunable import (
     init_linear_and_norm,
     pretrained_init_cfg,
 )
-from .vit_checkpoint import check_vit_options, resize_pos_embed, vit_to_backbone_keys
+from .vit_checkpoint import (
+    POS_EMBED_RESIZE_RULES,
+    check_vit_options,
+    family_resize_rule,
+    resize_pos_embed,
+    vit_to_backbone_keys,
+)
 
 
 class ViTPatchEmbed(nn.Module):
-    """Non-overlapping patch embedding, timm's keys (``proj``), mmseg's corner padding: an image
-    whose sides are not multiples of the patch size is zero-padded at the bottom and right.
+    """Non-overlapping patch embedding, timm's keys (``proj``, ``norm``), mmseg's corner padding:
+    an image whose sides are not multiples of the patch size is zero-padded at the bottom and
+    right.
 
     Args:
         in_channels (int): Image channels.
         embed_dims (int): Token channels C.
         patch_size (int): Patch side p (the convolution's kernel and stride).
+        bias (bool): The convolution's bias. Default: True.
+        norm_cfg (dict, optional): A norm on the tokens (mmseg's ``patch_norm``). Default: None.
     """
 
-    def __init__(self, in_channels: int, embed_dims: int, patch_size: int) -> None:
+    def __init__(self, in_channels: int, embed_dims: int, patch_size: int, bias: bool = True,
+                 norm_cfg: Optional[dict] = None) -> None:
         super().__init__()
         self.pad = AdaptivePadding(kernel_size=patch_size, stride=patch_size, padding='corner')
-        self.proj = nn.Conv2d(in_channels, embed_dims, patch_size, stride=patch_size)
+        self.proj = nn.Conv2d(in_channels, embed_dims, patch_size, stride=patch_size, bias=bias)
+        self.norm = build_norm_layer(norm_cfg, embed_dims)[1] if norm_cfg else None
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
         """Args: x: (B, 3, H, W). Returns: (B, h * w, C) tokens and (h, w) = ceil((H, W) / p)."""
         x = self.proj(self.pad(x))
-        return x.flatten(2).transpose(1, 2), (x.shape[2], x.shape[3])
+        hw_shape = (x.shape[2], x.shape[3])
+        x = x.flatten(2).transpose(1, 2)
+        return (x if self.norm is None else self.norm(x)), hw_shape
 
 
 class ViTAttention(nn.Module):
@@ -164,7 +178,9 @@ INTERPOLATE_MODES = ('nearest', 'nearest-exact', 'bilinear', 'bicubic', 'area')
 
 
 def check_vit_arguments(img_size, with_cls_token: bool, output_cls_token: bool,
-                        interpolate_mode: str, patch_pad: str, num_fcs: int) -> Tuple[int, int]:
+                        interpolate_mode: str, patch_pad: str, num_fcs: int,
+                        frozen_exclude: Sequence[str] = ('all', ),
+                        pos_embed_resize: str = 'mmseg') -> Tuple[int, int]:
     """Refuse what mmseg's VisionTransformer asserts (or what this one does not build), naming
     the argument, before anything is built; returns ``img_size`` as (height, width).
 
@@ -183,6 +199,17 @@ def check_vit_arguments(img_size, with_cls_token: bool, output_cls_token: bool,
     if interpolate_mode not in INTERPOLATE_MODES:
         raise ValueError(f'interpolate_mode must be one of {INTERPOLATE_MODES}, got '
                          f'{interpolate_mode!r}.')
+    if pos_embed_resize not in POS_EMBED_RESIZE_RULES:
+        raise ValueError(f'pos_embed_resize must be one of {POS_EMBED_RESIZE_RULES} (mmseg\'s, '
+                         f'timm\'s or DINOv2\'s way), got {pos_embed_resize!r}.')
+    if pos_embed_resize == 'timm' and interpolate_mode not in ('bilinear', 'bicubic'):
+        raise ValueError(f"pos_embed_resize='timm' antialiases, which F.interpolate does only "
+                         f"with interpolate_mode 'bilinear' or 'bicubic', got "
+                         f"{interpolate_mode!r}.")
+    if isinstance(frozen_exclude, str) or not isinstance(frozen_exclude, (list, tuple)) or \
+            not all(isinstance(name, str) for name in frozen_exclude):
+        raise ValueError(f"frozen_exclude must be a list of parameter-name substrings (mmseg's; "
+                         f"['all'] freezes nothing), got {frozen_exclude!r}.")
     if patch_pad != 'corner':
         raise ValueError(f"patch_pad={patch_pad!r} is not supported: ViTMona pads an image whose "
                          "size is not a multiple of the patch at its bottom-right corner "
@@ -192,6 +219,28 @@ def check_vit_arguments(img_size, with_cls_token: bool, output_cls_token: bool,
                          'has two layers (num_fcs=2, mmseg\'s default), which the checkpoints '
                          'hold.')
     return size
+
+
+#: ViTMona's names -> mmseg's VisionTransformer's (the inverse of vit_checkpoint's mapping)
+_TO_MMSEG = [
+    (r'^patch_embed\.proj\.', 'patch_embed.projection.'),
+    (r'^blocks\.(\d+)\.norm1\.', r'layers.\1.ln1.'),
+    (r'^blocks\.(\d+)\.norm2\.', r'layers.\1.ln2.'),
+    (r'^blocks\.(\d+)\.attn\.qkv\.(weight|bias)$', r'layers.\1.attn.attn.in_proj_\2'),
+    (r'^blocks\.(\d+)\.attn\.proj\.', r'layers.\1.attn.attn.out_proj.'),
+    (r'^blocks\.(\d+)\.mlp\.fc1\.', r'layers.\1.ffn.layers.0.0.'),
+    (r'^blocks\.(\d+)\.mlp\.fc2\.', r'layers.\1.ffn.layers.1.'),
+    (r'^norm\.', 'ln1.'),
+    (r'^norm_pre\.', 'ln_pre.'),
+]
+
+
+def mmseg_param_name(name: str) -> str:
+    """The name mmseg's ``VisionTransformer`` gives parameter ``name`` of ViTMona (itself where
+    mmseg has the same name or none)."""
+    for pattern, repl in _TO_MMSEG:
+        name = re.sub(pattern, repl, name)
+    return name
 
 
 @MODELS.register_module()
@@ -205,9 +254,9 @@ class ViTMona(DeltaTunedBackbone):
             ``embed_dims``, ``num_layers`` and ``num_heads`` (explicit values win).
             Default: ``'base'``.
         img_size (int | tuple): The image size the position embeddings are laid out for: a
-            ``ceil(H / p) x ceil(W / p)`` grid. Other input sizes interpolate them (bicubic) at
-            forward time; a checkpoint for another grid (DINOv2's 37 x 37 for 518 px) is resized
-            to it once, on load. Default: 224.
+            ``ceil(H / p) x ceil(W / p)`` grid. Other input sizes interpolate them at forward time
+            (``pos_embed_resize``); a checkpoint for another grid (DINOv2's 37 x 37 for 518 px) is
+            resized to it on load. Default: 224.
         patch_size (int): 16 (DeiT, timm, MAE) or 14 (DINOv2). Default: 16.
         out_indices (Sequence[int], optional): Blocks whose outputs are returned (negative counts
             from the end). Default: four evenly spaced, the last one included ((2, 5, 8, 11) for
@@ -235,6 +284,21 @@ class ViTMona(DeltaTunedBackbone):
             grid at forward time (mmseg's argument). Default: 'bicubic'.
         norm_eval (bool): Keep every LayerNorm in eval mode in training (mmseg's option; a
             LayerNorm has no running statistics, so nothing changes). Default: False.
+        patch_norm (bool): A norm (``norm_cfg``) on the patch tokens, ``patch_embed.norm``
+            (mmseg's). Default: False.
+        patch_bias (bool): The patch convolution's bias. Every published ViT has one; mmseg's
+            default is False (it then ignores the file's bias, and so does this). Default: True.
+        pre_norm (bool): A norm ``norm_pre`` on the tokens before the first block (mmseg's
+            ``pre_norm``, its key ``ln_pre``; CLIP-style ViTs). Default: False.
+        frozen_exclude (list[str]): mmseg's freezing: every pretrained parameter whose name
+            (ours or mmseg's, such as ``layers.0.ln1``) contains none of these substrings is
+            frozen; ``['all']`` freezes nothing. Adapters and output norms follow the tuning
+            method; a name frozen by the method stays frozen. Default: ``['all']``.
+        pos_embed_resize (str): How the position table is resized to another grid, on load and
+            at forward: ``'mmseg'`` (plain ``interpolate_mode``; mmseg's and MAE's code),
+            ``'timm'`` (antialiased; timm's, and DINOv2's models with registers) or
+            ``'dinov2'`` (DINOv2's 0.1 offset). The load report names the rule of the file's
+            family when it differs. Default: 'mmseg'.
         patch_pad (str): Only 'corner' (mmseg's default): an image whose size is not a multiple
             of the patch is padded at its bottom-right corner. Default: 'corner'.
         num_fcs (int): Only 2 (mmseg's default), the two-layer MLP of every published ViT.
@@ -290,6 +354,11 @@ class ViTMona(DeltaTunedBackbone):
                  norm_eval: bool = False,
                  patch_pad: str = 'corner',
                  num_fcs: int = 2,
+                 patch_norm: bool = False,
+                 patch_bias: bool = True,
+                 pre_norm: bool = False,
+                 frozen_exclude: Sequence[str] = ('all', ),
+                 pos_embed_resize: str = 'mmseg',
                  pretrained: Optional[str] = None,
                  tuning=dict(type='Mona'),
                  train_out_norms: bool = False,
@@ -299,7 +368,8 @@ class ViTMona(DeltaTunedBackbone):
                  init_cfg: Optional[dict] = None) -> None:
         img_size = check_vit_arguments(
             img_size=img_size, with_cls_token=with_cls_token, output_cls_token=output_cls_token,
-            interpolate_mode=interpolate_mode, patch_pad=patch_pad, num_fcs=num_fcs)
+            interpolate_mode=interpolate_mode, patch_pad=patch_pad, num_fcs=num_fcs,
+            frozen_exclude=frozen_exclude, pos_embed_resize=pos_embed_resize)
         super().__init__(init_cfg=pretrained_init_cfg(pretrained, init_cfg))
         if arch not in self.arch_zoo:
             raise KeyError(f'Unknown ViT arch {arch!r}; valid: {sorted(self.arch_zoo)}')
@@ -322,14 +392,21 @@ class ViTMona(DeltaTunedBackbone):
         self.norm_eval = norm_eval
         self.frozen_stages = frozen_stages
         self.strict_pretrained = strict_pretrained
+        self.patch_bias = patch_bias
+        self.frozen_exclude = tuple(frozen_exclude)
+        self.pos_embed_resize = pos_embed_resize
 
-        self.patch_embed = ViTPatchEmbed(in_channels, embed_dims, patch_size)
+        self.patch_embed = ViTPatchEmbed(in_channels, embed_dims, patch_size, bias=patch_bias,
+                                         norm_cfg=norm_cfg if patch_norm else None)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
         if num_register_tokens:
             self.reg_token = nn.Parameter(torch.zeros(1, num_register_tokens, embed_dims))
         self.pos_embed = nn.Parameter(
             torch.zeros(1, 1 + self.pos_grid[0] * self.pos_grid[1], embed_dims))
         self.drop_after_pos = nn.Dropout(p=drop_rate)
+        if pre_norm:
+            self.norm_pre = build_norm_layer(norm_cfg, embed_dims)[1]
+        self.pre_norm = pre_norm
 
         dpr = [x.item() for x in torch.linspace(0, drop_path_rate, num_layers, device='cpu')]
         self.blocks = ModuleList([
@@ -352,6 +429,7 @@ class ViTMona(DeltaTunedBackbone):
             self.add_out_norms(norm_cfg, {i: embed_dims for i in self.out_indices})
 
         self.apply_tuning(tuning, train_out_norms, deploy)
+        self._check_frozen_exclude()
 
     @staticmethod
     def _resolve_out_indices(out_indices: Optional[Sequence[int]],
@@ -377,29 +455,75 @@ class ViTMona(DeltaTunedBackbone):
         return [self.blocks]
 
     def frozen_stage_parts(self) -> List[Tuple[Tuple[str, ...], List[nn.Module]]]:
-        """0 the patch embedding, 1 the position embedding and the class/register tokens,
-        2 + i block i (the dropout after the position embedding with block 0)."""
+        """0 the patch embedding, 1 the position embedding, the class/register tokens and the
+        pre-norm, 2 + i block i (the dropout after the position embedding with block 0)."""
         return [(('patch_embed', ), [self.patch_embed]),
-                (('pos_embed', 'cls_token', 'reg_token'), [])] + [
+                (('pos_embed', 'cls_token', 'reg_token', 'norm_pre'), [])] + [
             ((f'blocks.{i}', ), ([self.drop_after_pos] if i == 0 else []) + [block])
             for i, block in enumerate(self.blocks)]
 
+    def is_frozen_part(self, name: str) -> bool:
+        """Frozen by ``frozen_stages``, or, a pretrained parameter, by ``frozen_exclude``."""
+        return super().is_frozen_part(name) or (
+            'all' not in self.frozen_exclude and name in self.base_param_names
+            and name not in self.out_norm_names() and not self._excluded(name))
+
+    def _excluded(self, name: str) -> bool:
+        """Whether ``name`` (or its mmseg name) contains one of ``frozen_exclude``."""
+        names = (name, mmseg_param_name(name))
+        return any(sub in n for sub in self.frozen_exclude for n in names)
+
+    def _check_frozen_exclude(self) -> None:
+        """An entry of ``frozen_exclude`` that names no parameter is an error (a typo would
+        freeze what the user meant to train)."""
+        if 'all' in self.frozen_exclude:
+            return
+        names = [(n, mmseg_param_name(n)) for n in self.base_param_names]
+        unknown = [sub for sub in self.frozen_exclude
+                   if not any(sub in a or sub in b for a, b in names)]
+        if unknown:
+            raise ValueError(f'frozen_exclude {unknown} match no parameter of this ViT (its names, '
+                             f'or mmseg\'s such as layers.0.ln1.weight, pos_embed).')
+
     def convert_pretrained(self, state_dict: Dict[str, torch.Tensor]
                            ) -> Tuple[Dict[str, torch.Tensor], LoadReport]:
-        state_dict, fmt, ignored = vit_to_backbone_keys(state_dict)
+        state_dict, fmt, ignored = vit_to_backbone_keys(state_dict, patch_bias=self.patch_bias)
         check_vit_options(state_dict, layer_scale=self.layer_scale,
                           num_register_tokens=self.num_register_tokens)
         if not self.final_norm:  # the classifier's norm; mmseg's final_norm=False ignores it too
             ignored += [k for k in state_dict if k.startswith('norm.')]
             state_dict = {k: v for k, v in state_dict.items() if not k.startswith('norm.')}
-        return state_dict, LoadReport(source_format=fmt, family=self.family, ignored=ignored)
+        report = LoadReport(source_format=fmt, family=self.family, ignored=ignored,
+                            resize_rule=f"pos_embed_resize='{self.pos_embed_resize}'")
+        report.notes = self._pos_embed_notes(fmt, state_dict.get('pos_embed'))
+        return state_dict, report
+
+    def _pos_embed_notes(self, fmt: str, pos_embed: Optional[torch.Tensor]) -> List[str]:
+        """What the log says of the position table: the rule of the file's family when this
+        backbone resizes otherwise, and a table resized twice (on load, then at forward)."""
+        notes = []
+        own = family_resize_rule(fmt)
+        if own is not None and own != self.pos_embed_resize:
+            notes.append(f"position embeddings are resized with pos_embed_resize="
+                         f"'{self.pos_embed_resize}'; the {fmt.split(' ')[0]} code resizes its "
+                         f"table with '{own}': set pos_embed_resize='{own}' for its features at "
+                         f"input sizes other than the table's.")
+        if pos_embed is not None and pos_embed.dim() == 3:
+            side = math.isqrt(pos_embed.shape[1] - 1)
+            if side * side == pos_embed.shape[1] - 1 and (side, side) != self.pos_grid:
+                notes.append(f'the {side}x{side} position table is resized to {self.pos_grid[0]}x'
+                             f'{self.pos_grid[1]} for img_size; inputs of another size resize '
+                             f'it again at forward (twice from the file). img_size='
+                             f'{side * self.patch_size} keeps the file\'s grid: one resize.')
+        return notes
 
     def adapt_pretrained(self, key: str, value: torch.Tensor,
                          target: torch.Size) -> Optional[torch.Tensor]:
         """Position embeddings of another grid (DINOv2's 37 x 37, another image size) are resized
-        to ``pos_grid``; anything else of another shape is a mismatch."""
+        to ``pos_grid`` by ``pos_embed_resize``; anything else of another shape is a mismatch."""
         if key == 'pos_embed' and value.shape[-1] == target[-1]:
-            return resize_pos_embed(value, self.pos_grid)
+            return resize_pos_embed(value, self.pos_grid, mode=self.interpolate_mode,
+                                    rule=self.pos_embed_resize)
         return value
 
     def init_base_weights(self) -> None:
@@ -417,10 +541,11 @@ class ViTMona(DeltaTunedBackbone):
     # ----------------------------------------------------------------- forward
     def pos_embed_for(self, hw_shape: Tuple[int, int]) -> torch.Tensor:
         """The position embeddings for an ``h x w`` token grid: (1, 1 + h * w, C), interpolated
-        from ``pos_grid`` when it differs (bicubic, as mmseg's ViT)."""
+        from ``pos_grid`` when it differs (``interpolate_mode`` by ``pos_embed_resize``)."""
         if tuple(hw_shape) == self.pos_grid:
             return self.pos_embed
-        return resize_pos_embed(self.pos_embed, hw_shape, self.pos_grid, self.interpolate_mode)
+        return resize_pos_embed(self.pos_embed, hw_shape, self.pos_grid, self.interpolate_mode,
+                                self.pos_embed_resize)
 
     @staticmethod
     def resize_pos_embed(pos_embed: torch.Tensor, input_shpae: Sequence[int],
@@ -463,6 +588,8 @@ class ViTMona(DeltaTunedBackbone):
         if self.num_register_tokens:  # after the class token, without a position (DINOv2)
             lead = int(self.with_cls_token)
             x = torch.cat([x[:, :lead], self.reg_token.expand(b, -1, -1), x[:, lead:]], dim=1)
+        if self.pre_norm:
+            x = self.norm_pre(x)
         num_leading = x.shape[1] - hw_shape[0] * hw_shape[1]
         outs = [self._output(x, num_leading, hw_shape, None)] if self.out_origin else []
         last = len(self.blocks) - 1
