@@ -304,6 +304,7 @@ def test_mmseg_pretrained_argument_and_norm_eval(tmp_path):
 
 @pytest.mark.parametrize('kwargs,error,message', [
     (dict(img_size=(32, 32, 3)), ValueError, 'img_size must be a positive int or a pair'),
+    (dict(img_size=32.0), TypeError, 'img_size must be an int or a tuple'),
     (dict(init_cfg=123), TypeError, 'init_cfg must be a dict'),
     (dict(pretrained=1), TypeError, 'pretrained must be a checkpoint path'),
     (dict(output_cls_token=True, with_cls_token=False), ValueError,
@@ -490,3 +491,12 @@ def test_frozen_exclude_with_a_tuning_method():
 def test_invalid_freezing_and_resize_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ViTMona(tuning='Mona', **dict(TINY, **kwargs))
+
+
+def test_a_missing_pretrained_file_is_an_oserror_as_the_hosts():
+    """mmseg's ViT (and mmengine) raise an OSError for a checkpoint path that does not exist;
+    ours does too, with the file named."""
+    model = ViTMona(tuning='Mona', init_cfg=dict(type='Pretrained', checkpoint='nowhere.pth'),
+                    **TINY)
+    with pytest.raises(OSError, match='The pretrained weights nowhere.pth does not exist'):
+        model.init_weights()

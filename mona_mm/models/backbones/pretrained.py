@@ -69,8 +69,11 @@ def head(keys: List[str], n: int = 3) -> str:
     return ', '.join(keys[:n]) + (', ...' if len(keys) > n else '')
 
 
-class CheckpointFileError(ValueError):
-    """A checkpoint file that cannot be used; the message names the file and the problem."""
+class CheckpointFileError(OSError, ValueError):
+    """A checkpoint file that cannot be used; the message names the file and the problem.
+
+    An ``OSError``, as mmengine's and the host backbones' loaders raise for a file that cannot be
+    read (code that catches theirs catches ours), and a ``ValueError`` as before."""
 
 
 #: path prefixes that mmengine's ``CheckpointLoader`` reads from somewhere else than a local file

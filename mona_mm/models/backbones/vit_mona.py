@@ -185,8 +185,12 @@ def check_vit_arguments(img_size, with_cls_token: bool, output_cls_token: bool,
     the argument, before anything is built; returns ``img_size`` as (height, width).
 
     Raises:
+        TypeError: ``img_size`` of another type (as mmseg).
         ValueError: the first argument found invalid.
     """
+    if not isinstance(img_size, (int, tuple, list)) or isinstance(img_size, bool):
+        raise TypeError(f'img_size must be an int or a tuple (height, width), got '
+                        f'{type(img_size).__name__} {img_size!r}.')
     size = tuple(img_size) if isinstance(img_size, (tuple, list)) else (img_size, )
     if len(size) == 1:
         size = size * 2
