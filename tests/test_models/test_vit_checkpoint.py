@@ -94,7 +94,8 @@ def test_mae_finetuned_and_visualisation_files(layout):
 @pytest.mark.parametrize('arch,channels', [('small', 384), ('base', 768)])
 def test_dinov2_14_position_embeddings_for_518_px_are_resized(arch, channels):
     """dinov2_vit{s,b}14_pretrain.pth: layer scale, mask_token, 1 + 37 * 37 positions (518 px),
-    resized once on load to the grid of the training size (448 px: 32 x 32)."""
+    resized once on load to the grid of the training size (448 px: 32 x 32) by DINOv2's own
+    rule (its hub models' ``interpolate_offset`` 0.1: the scale factor (32 + 0.1) / 37)."""
     sd = vit_state_dict('dinov2', embed_dims=channels, patch_size=14, grid=37)
     model = ViTMona(arch=arch, patch_size=14, img_size=448, layer_scale_init_value=1.0,
                     tuning='Mona')
@@ -109,7 +110,9 @@ def test_dinov2_14_position_embeddings_for_518_px_are_resized(arch, channels):
     assert pos.shape == (1, 1 + 32 * 32, channels)
     assert torch.equal(pos[:, 0], sd['pos_embed'][:, 0])  # the class token's position
     grid = sd['pos_embed'][0, 1:].reshape(1, 37, 37, channels).permute(0, 3, 1, 2)
-    expected = F.interpolate(grid, size=(32, 32), mode='bicubic', align_corners=False)
+    expected = F.interpolate(grid, scale_factor=(32.1 / 37, 32.1 / 37), mode='bicubic',
+                             align_corners=False)
+    assert expected.shape[-2:] == (32, 32)
     torch.testing.assert_close(pos[0, 1:], expected.flatten(2).transpose(1, 2)[0])
     # at 512 px the corner-padded grid is 37 x 37 (518 px): no resize at all
     native = ViTMona(arch=arch, patch_size=14, img_size=512, layer_scale_init_value=1.0,

@@ -404,6 +404,30 @@ def test_dinov2_at_a_non_square_size_equals_the_reference_with_its_resize_rule(r
         assert not torch.allclose(model(x)[0], got, atol=1e-4)
 
 
+@pytest.mark.parametrize('registers', [0, 4])
+def test_a_dinov2_file_is_resized_on_load_by_dinov2s_rule(registers):
+    """By default the load resizes a file's table by its family's rule (DINOv2's offset, or
+    its register models' antialiasing), named in the report: at ``img_size`` the features are
+    the hub model's at that size."""
+    grid, patch, heads = 5, 14, 2
+    sd = vit_state_dict('dinov2', embed_dims=32, depth=2, patch_size=patch, grid=grid,
+                        num_register_tokens=registers)
+    model = ViTMona(embed_dims=32, num_layers=2, num_heads=heads, patch_size=patch,
+                    img_size=3 * patch, layer_scale_init_value=1.0,
+                    num_register_tokens=registers, final_norm=True, out_norms=False,
+                    out_indices=(1, ), tuning='Fixed').eval()
+    report = model.load_pretrained(dict(sd))
+    rule = 'timm' if registers else 'dinov2'
+    assert report.resized == ['pos_embed']
+    assert f"resized to this model ('{rule}' rule, the file's family's)" in report.summary()
+    assert 'img_size=70 keeps the file' in report.summary()
+    x = torch.randn(1, 3, 3 * patch, 3 * patch)
+    with torch.no_grad():
+        expected = dinov2_reference(sd, x, patch, heads)
+        (got, ) = model(x)
+    torch.testing.assert_close(got.flatten(2).transpose(1, 2), expected, rtol=1e-5, atol=1e-5)
+
+
 def timm_resample_abs_pos_embed(posemb, new_size, old_size, num_prefix_tokens=1):
     """timm's ``resample_abs_pos_embed`` (timm/layers/pos_embed.py), its defaults: bicubic,
     antialias, prefix tokens kept."""
@@ -419,7 +443,7 @@ def test_timm_rule_equals_timms_resample_on_load_and_at_forward():
     model = ViTMona(embed_dims=32, num_layers=1, num_heads=2, patch_size=8, img_size=32,
                     out_indices=(0, ), tuning='Fixed', pos_embed_resize='timm')
     report = model.load_pretrained(dict(sd))
-    assert report.resized == ['pos_embed'] and "(pos_embed_resize='timm')" in report.summary()
+    assert report.resized == ['pos_embed'] and "('timm' rule)" in report.summary()
     assert 'resize it again at forward' in report.summary() and 'img_size=48' in report.summary()
     torch.testing.assert_close(model.pos_embed.detach(),
                                timm_resample_abs_pos_embed(sd['pos_embed'], (4, 4), (6, 6)))
@@ -485,7 +509,7 @@ def test_frozen_exclude_with_a_tuning_method():
 @pytest.mark.parametrize('kwargs,message', [
     (dict(frozen_exclude=['pos_emb3d']), r"frozen_exclude \['pos_emb3d'\] match no parameter"),
     (dict(frozen_exclude='pos_embed'), 'frozen_exclude must be a list'),
-    (dict(pos_embed_resize='antialias'), 'pos_embed_resize must be one of'),
+    (dict(pos_embed_resize='antialias'), 'pos_embed_resize must be None or one of'),
     (dict(pos_embed_resize='timm', interpolate_mode='nearest'), "antialiases"),
 ])
 def test_invalid_freezing_and_resize_arguments_are_refused(kwargs, message):

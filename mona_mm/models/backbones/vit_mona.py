@@ -180,7 +180,7 @@ INTERPOLATE_MODES = ('nearest', 'nearest-exact', 'bilinear', 'bicubic', 'area')
 def check_vit_arguments(img_size, with_cls_token: bool, output_cls_token: bool,
                         interpolate_mode: str, patch_pad: str, num_fcs: int,
                         frozen_exclude: Sequence[str] = ('all', ),
-                        pos_embed_resize: str = 'mmseg') -> Tuple[int, int]:
+                        pos_embed_resize: Optional[str] = None) -> Tuple[int, int]:
     """Refuse what mmseg's VisionTransformer asserts (or what this one does not build), naming
     the argument, before anything is built; returns ``img_size`` as (height, width).
 
@@ -203,9 +203,9 @@ def check_vit_arguments(img_size, with_cls_token: bool, output_cls_token: bool,
     if interpolate_mode not in INTERPOLATE_MODES:
         raise ValueError(f'interpolate_mode must be one of {INTERPOLATE_MODES}, got '
                          f'{interpolate_mode!r}.')
-    if pos_embed_resize not in POS_EMBED_RESIZE_RULES:
-        raise ValueError(f'pos_embed_resize must be one of {POS_EMBED_RESIZE_RULES} (mmseg\'s, '
-                         f'timm\'s or DINOv2\'s way), got {pos_embed_resize!r}.')
+    if pos_embed_resize is not None and pos_embed_resize not in POS_EMBED_RESIZE_RULES:
+        raise ValueError(f'pos_embed_resize must be None or one of {POS_EMBED_RESIZE_RULES} '
+                         f'(mmseg\'s, timm\'s or DINOv2\'s way), got {pos_embed_resize!r}.')
     if pos_embed_resize == 'timm' and interpolate_mode not in ('bilinear', 'bicubic'):
         raise ValueError(f"pos_embed_resize='timm' antialiases, which F.interpolate does only "
                          f"with interpolate_mode 'bilinear' or 'bicubic', got "
@@ -298,11 +298,13 @@ class ViTMona(DeltaTunedBackbone):
             (ours or mmseg's, such as ``layers.0.ln1``) contains none of these substrings is
             frozen; ``['all']`` freezes nothing. Adapters and output norms follow the tuning
             method; a name frozen by the method stays frozen. Default: ``['all']``.
-        pos_embed_resize (str): How the position table is resized to another grid, on load and
-            at forward: ``'mmseg'`` (plain ``interpolate_mode``; mmseg's and MAE's code),
-            ``'timm'`` (antialiased; timm's, and DINOv2's models with registers) or
-            ``'dinov2'`` (DINOv2's 0.1 offset). The load report names the rule of the file's
-            family when it differs. Default: 'mmseg'.
+        pos_embed_resize (str, optional): How the position table is resized to another grid,
+            on load and at forward: ``'mmseg'`` (plain ``interpolate_mode``; mmseg's and MAE's
+            code), ``'timm'`` (antialiased; timm's, and DINOv2's models with registers) or
+            ``'dinov2'`` (DINOv2's 0.1 offset). None: on load the rule of the file's family
+            (named in the load report), at forward mmseg's (the rule at forward must be the
+            same in training and testing, and a test run reads no pretrained file). Default:
+            None.
         patch_pad (str): Only 'corner' (mmseg's default): an image whose size is not a multiple
             of the patch is padded at its bottom-right corner. Default: 'corner'.
         num_fcs (int): Only 2 (mmseg's default), the two-layer MLP of every published ViT.
@@ -362,7 +364,7 @@ class ViTMona(DeltaTunedBackbone):
                  patch_bias: bool = True,
                  pre_norm: bool = False,
                  frozen_exclude: Sequence[str] = ('all', ),
-                 pos_embed_resize: str = 'mmseg',
+                 pos_embed_resize: Optional[str] = None,
                  pretrained: Optional[str] = None,
                  tuning=dict(type='Mona'),
                  train_out_norms: bool = False,
@@ -497,21 +499,29 @@ class ViTMona(DeltaTunedBackbone):
         if not self.final_norm:  # the classifier's norm; mmseg's final_norm=False ignores it too
             ignored += [k for k in state_dict if k.startswith('norm.')]
             state_dict = {k: v for k, v in state_dict.items() if not k.startswith('norm.')}
+        #: the rule of this load: the argument's, or else the file's family's
+        self._load_resize_rule = self.pos_embed_resize or family_resize_rule(fmt) or 'mmseg'
         report = LoadReport(source_format=fmt, family=self.family, ignored=ignored,
-                            resize_rule=f"pos_embed_resize='{self.pos_embed_resize}'")
+                            resize_rule=f"'{self._load_resize_rule}' rule" + (
+                                '' if self.pos_embed_resize else ", the file's family's"))
         report.notes = self._pos_embed_notes(fmt, state_dict.get('pos_embed'))
         return state_dict, report
+
+    @property
+    def forward_resize_rule(self) -> str:
+        """The rule by which the table is resized to an input's grid at forward time."""
+        return self.pos_embed_resize or 'mmseg'
 
     def _pos_embed_notes(self, fmt: str, pos_embed: Optional[torch.Tensor]) -> List[str]:
         """What the log says of the position table: the rule of the file's family when this
         backbone resizes otherwise, and a table resized twice (on load, then at forward)."""
         notes = []
         own = family_resize_rule(fmt)
-        if own is not None and own != self.pos_embed_resize:
-            notes.append(f"position embeddings are resized with pos_embed_resize="
-                         f"'{self.pos_embed_resize}'; the {fmt.split(' ')[0]} code resizes its "
-                         f"table with '{own}': set pos_embed_resize='{own}' for its features at "
-                         f"input sizes other than the table's.")
+        if own is not None and own != self.forward_resize_rule:
+            notes.append(f"inputs of another grid than img_size's resize the position table at "
+                         f"forward with the '{self.forward_resize_rule}' rule; the "
+                         f"{fmt.split(' ')[0]} code resizes its table with '{own}': set "
+                         f"pos_embed_resize='{own}' for its features at such sizes.")
         if pos_embed is not None and pos_embed.dim() == 3:
             side = math.isqrt(pos_embed.shape[1] - 1)
             if side * side == pos_embed.shape[1] - 1 and (side, side) != self.pos_grid:
@@ -524,10 +534,11 @@ class ViTMona(DeltaTunedBackbone):
     def adapt_pretrained(self, key: str, value: torch.Tensor,
                          target: torch.Size) -> Optional[torch.Tensor]:
         """Position embeddings of another grid (DINOv2's 37 x 37, another image size) are resized
-        to ``pos_grid`` by ``pos_embed_resize``; anything else of another shape is a mismatch."""
+        to ``pos_grid`` by ``pos_embed_resize`` or else the file's family's rule; anything else
+        of another shape is a mismatch."""
         if key == 'pos_embed' and value.shape[-1] == target[-1]:
-            return resize_pos_embed(value, self.pos_grid, mode=self.interpolate_mode,
-                                    rule=self.pos_embed_resize)
+            rule = getattr(self, '_load_resize_rule', self.forward_resize_rule)
+            return resize_pos_embed(value, self.pos_grid, mode=self.interpolate_mode, rule=rule)
         return value
 
     def init_base_weights(self) -> None:
@@ -545,11 +556,11 @@ class ViTMona(DeltaTunedBackbone):
     # ----------------------------------------------------------------- forward
     def pos_embed_for(self, hw_shape: Tuple[int, int]) -> torch.Tensor:
         """The position embeddings for an ``h x w`` token grid: (1, 1 + h * w, C), interpolated
-        from ``pos_grid`` when it differs (``interpolate_mode`` by ``pos_embed_resize``)."""
+        from ``pos_grid`` when it differs (``interpolate_mode`` by :attr:`forward_resize_rule`)."""
         if tuple(hw_shape) == self.pos_grid:
             return self.pos_embed
         return resize_pos_embed(self.pos_embed, hw_shape, self.pos_grid, self.interpolate_mode,
-                                self.pos_embed_resize)
+                                self.forward_resize_rule)
 
     @staticmethod
     def resize_pos_embed(pos_embed: torch.Tensor, input_shpae: Sequence[int],
