@@ -43,6 +43,11 @@ from mona_mm.checkpoints import (
 from mona_mm.checkpoints.files import checkpoint_file_problem
 from mona_mm.checkpoints.strict import strip_module_prefix, unwrap_model
 from mona_mm.models.backbones.pretrained import load_checkpoint_file
+from mona_mm.utils.config_keys import (
+    log_convenience_keys,
+    overridden_keys,
+    resolve_convenience_keys,
+)
 
 #: host library (a config's default_scope) -> our package that registers into it
 HOSTS = {'mmdet': 'mona_mm.det', 'mmseg': 'mona_mm.seg', 'mmrotate': 'mona_mm.rotate'}
@@ -149,9 +154,17 @@ def merge_args(cfg: Config,
                work_dir: Optional[str] = None,
                cfg_options: Optional[dict] = None,
                config_path: str = '') -> Config:
-    """Apply what every tool does: ``--cfg-options``, launcher, ``--work-dir``."""
+    """Apply what every tool does: ``--cfg-options`` (the top-level ``data_root`` and
+    ``pretrained`` where they are meant to apply: ``mona_mm.utils.config_keys``), launcher,
+    ``--work-dir``.
+
+    Raises:
+        ConfigKeyError: a top-level ``data_root`` / ``pretrained`` that cannot be applied.
+    """
+    overridden = overridden_keys(cfg, cfg_options)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    log_convenience_keys(resolve_convenience_keys(cfg, overridden))
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir
@@ -230,7 +243,10 @@ def parse_tool_args(parser) -> 'argparse.Namespace':
     from mmengine.config import DictAction
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, e.g. train_cfg.max_iters=10')
+        help='override config settings KEY=VALUE, e.g. data_root=data/mine/ and '
+        'pretrained=weights.pth (applied to every key derived from them), '
+        'train_cfg.max_epochs=1 (epoch-based configs: detection) or train_cfg.max_iters=10 '
+        '(iteration-based: segmentation)')
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)

@@ -16,6 +16,7 @@ model = dict(
 
 # the tiny set, its 128 px pipelines and 12 epochs (also as the plain keys the full-size base set)
 data_root = 'data/tiny_coco/'
+pretrained = None  # no pretrained weights here (the base's URL is not used)
 train_pipeline = _base_.tiny.coco.train_dataloader.dataset.pipeline
 test_pipeline = _base_.tiny.coco.val_dataloader.dataset.pipeline
 max_epochs = 12

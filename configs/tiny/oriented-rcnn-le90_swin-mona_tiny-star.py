@@ -10,6 +10,7 @@ _base_ = [
 ]
 
 data_root = 'data/tiny_star/'
+pretrained = None  # no pretrained weights here (the base's URL is not used)
 
 model = dict(
     backbone=dict(_base_.tiny.swin, _delete_=True),  # replaces Swin-B, not merged into it

@@ -11,6 +11,7 @@ _base_ = [
 ]
 
 data_root = 'data/tiny_voc/VOCdevkit/'
+pretrained = None  # no pretrained weights here (the base's URL is not used)
 scale = (200, 120)  # mmdet's (1000, 600) / 5, for 192 px images
 
 model = dict(

@@ -8,6 +8,7 @@ _base_ = [
 ]
 
 data_root = 'data/tiny_dota/'
+pretrained = None  # no pretrained weights here (the base's URL is not used)
 # the generator's DOTA-v1.0 classes (mona_mm.testing.DOTA_DEFAULT_CLASSES)
 classes = ('large-vehicle', 'ship', 'harbor')
 

@@ -10,6 +10,7 @@ _base_ = [
 ]
 
 data_root = 'data/tiny_loveda/'
+pretrained = None  # no pretrained weights here (the base's URL is not used)
 crop_size = (64, 64)
 train_scale = (256, 64)  # mmseg's (2048, 512) / 8
 test_scale = (128, 128)  # mmseg's (1024, 1024) / 8

@@ -11,6 +11,7 @@ _base_ = [
 ]
 
 data_root = 'data/tiny_potsdam/'
+pretrained = None  # no pretrained weights here (the base's URL is not used)
 crop_size = (64, 64)
 train_scale = (64, 64)  # mmseg's (512, 512) / 8
 test_scale = (64, 64)

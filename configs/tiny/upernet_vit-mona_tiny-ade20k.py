@@ -29,6 +29,7 @@ model = dict(
 
 # the tiny set, its pipelines and the 200-iteration schedule
 data_root = 'data/tiny_ade20k/'
+pretrained = None  # no pretrained weights here (the base's URL is not used)
 train_pipeline = _base_.tiny.ade20k.train_dataloader.dataset.pipeline
 test_pipeline = _base_.tiny.ade20k.val_dataloader.dataset.pipeline
 train_dataloader = _base_.tiny.ade20k.train_dataloader
