@@ -42,6 +42,12 @@ from mona_mm.checkpoints import (
 )
 from mona_mm.checkpoints.files import checkpoint_file_problem
 from mona_mm.checkpoints.strict import strip_module_prefix, unwrap_model
+from mona_mm.datasets.agreement import (
+    check_checkpoint_classes,
+    check_classes,
+    check_evaluator_ground_truth,
+    describe_test_loader,
+)
 from mona_mm.models.backbones.pretrained import load_checkpoint_file
 from mona_mm.utils.config_keys import (
     log_convenience_keys,
@@ -223,6 +229,31 @@ def set_resume(cfg: Config, resume: Optional[str]) -> Config:
     return cfg
 
 
+def dataset_class_getter(cfg: Config):
+    """``get(type_name)``: the dataset class of the config's host library, or None."""
+    registry = importlib.import_module(f'{register_scope(cfg)}.registry').DATASETS
+    return lambda name: registry.get(name)
+
+
+def check_data_agreement(cfg: Config, mode: str) -> None:
+    """Before building anything: the dataloaders' classes, the heads' ``num_classes`` and the
+    evaluators' ground truth agree (``mona_mm.datasets.agreement``); at test time, how the test
+    dataloader differs from the val one is logged.
+
+    Raises:
+        ClassMismatchError: naming both sides and the key to set.
+    """
+    get_class = dataset_class_getter(cfg)
+    if mode == 'test':
+        for line in describe_test_loader(cfg, get_class):
+            print_log(line, logger='current', level=logging.WARNING)
+        loaders = ['test_dataloader']
+    else:
+        loaders = ['train_dataloader'] + (['val_dataloader'] if cfg.get('val_cfg') else [])
+    check_classes(cfg, loaders, get_class)
+    check_evaluator_ground_truth(cfg, mode)
+
+
 def build_runner(cfg: Config) -> Runner:
     """Register the host library, adapt to the device and build the runner."""
     register_scope(cfg)
@@ -318,10 +349,12 @@ def run_train(cfg: Config):
 
     Raises:
         CheckpointFileError: ``load_from`` is missing, empty, truncated or not a checkpoint.
+        ClassMismatchError: datasets, heads and evaluators that disagree.
         DistributedFault: another process of a distributed run died or hangs.
     """
     if not cfg.get('resume', False):
         _check_file(cfg.get('load_from'), 'load_from checkpoint')
+    check_data_agreement(cfg, 'train')
     runner = build_runner(cfg)
     try:
         return runner.train()
@@ -339,14 +372,17 @@ def run_test(cfg: Config, checkpoint: str, base: Optional[str] = None):
 
     Raises:
         CheckpointFileError: the file is missing, truncated or not a checkpoint.
+        ClassMismatchError: the checkpoint's classes, the test dataset's and the heads' differ.
         CheckpointMismatchError: a full checkpoint that does not fit the config's model (the
             first few missing, unexpected and mis-shaped keys, and the likely cause: a merged
             checkpoint without ``deploy=True``, weights of a larger backbone ...).
     """
     _check_file(checkpoint, 'checkpoint')
     cfg.load_from = None  # loaded here, strictly, instead of by mmengine's non-strict load
-    runner = build_runner(cfg)
     ckpt = load_checkpoint_file(checkpoint, 'checkpoint')
+    check_data_agreement(cfg, 'test')
+    check_checkpoint_classes(cfg, ckpt, checkpoint, dataset_class_getter(cfg))
+    runner = build_runner(cfg)
     if not is_delta(ckpt) and base is not None:
         raise ValueError('--base is only for delta checkpoints; this one is a full checkpoint.')
     model = unwrap_model(runner.model)  # inside DDP and --tta's wrapper

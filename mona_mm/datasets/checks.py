@@ -226,6 +226,53 @@ def coco_annotation_problems(ann: dict, width: float, height: float,
     return problems + coco_polygon_problems(ann.get('segmentation'))
 
 
+def coco_category_problems(classes: Sequence[str], categories: Sequence[str],
+                           counts: dict, ann_file: str) -> Tuple[Optional[str], Optional[str]]:
+    """Whether a COCO file's categories fit the dataset's classes (mmdet matches them by name).
+
+    mmdet keeps only the annotations of categories named like one of the classes: a class that
+    is no category of the file (misspelt, capitalised otherwise, another set) gets no instance,
+    and when none is, ``filter_cfg`` removes every image and the error blames the filter.
+
+    Args:
+        classes: The dataset's classes (its ``metainfo``).
+        categories: The names of the file's categories.
+        counts: Annotations per category name.
+        ann_file: The file, for the messages.
+
+    Returns:
+        ``(error, warning)``: the error when a class is no category of the file; the warning
+        when categories with annotations are not among the classes (mmdet drops them).
+    """
+    import difflib
+    error = warning = None
+    missing = [c for c in classes if c not in categories]
+    if missing:
+        hints = []
+        for name in missing[:5]:
+            close = [c for c in categories if c.lower() == name.lower()] or \
+                difflib.get_close_matches(name, categories, n=1, cutoff=0.75)
+            if close:
+                hints.append(f'{name!r} -> {close[0]!r}')
+        error = (f'{len(missing)} of the dataset\'s {len(classes)} classes are not categories of '
+                 f'{ann_file}: {", ".join(repr(c) for c in missing[:8])}'
+                 f'{", ..." if len(missing) > 8 else ""} (the file\'s {len(categories)} '
+                 f'categories: {", ".join(repr(c) for c in list(categories)[:12])}'
+                 f'{", ..." if len(categories) > 12 else ""})'
+                 f'{"; close names: " + ", ".join(hints) if hints else ""}. mmdet matches them '
+                 f'by name, so these classes would get no instance. Set '
+                 f'metainfo=dict(classes=(...)) on the dataset of every dataloader to the file\'s '
+                 f'category names, and num_classes in the heads to their number '
+                 f'(docs/own_data.md).')
+    dropped = [(c, counts.get(c, 0)) for c in categories if c not in classes and counts.get(c)]
+    if dropped:
+        warning = (f'annotations of {len(dropped)} categories of {ann_file} are dropped (not '
+                   f'among the dataset\'s classes): ' + ', '.join(
+                       f'{c!r} ({n})' for c, n in dropped[:8]) + (', ...' if len(dropped) > 8
+                                                               else ''))
+    return error, warning
+
+
 def format_annotation_problems(problems: List[Tuple], limit: int = 10) -> str:
     """``id A (image I): reason; ...`` for ``(ann_id, img_id, reason, kind)`` tuples."""
     shown = '; '.join(f'id {a} (image {i}): {r}' for a, i, r, _ in problems[:limit])

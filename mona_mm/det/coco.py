@@ -9,12 +9,17 @@ drop or ignore without a word is reported once, with the file and its id.
 * an annotation mmdet drops (a box under one pixel or outside its image, a zero area, a category
   the file does not define) or whose polygon it cannot use (fewer than 3 points, an odd number of
   coordinates): one warning listing them, when the dataset is built.
+* a class of the dataset that is no category of the file (misspelt, capitalised otherwise):
+  mmdet gives it no instance, and with none left, ``filter_cfg`` removes every image and the
+  error blames the filter; here it is an error naming the classes, the file's categories and
+  close names. Categories with annotations that are not among the classes: one warning.
 * a polygon of fewer than 3 points in a val/test set (``test_mode``): pycocotools reads a
   4-number polygon as a box and fails in the segm evaluation, after the whole inference pass;
   here it is an error when the dataset is built.
 """
 import json
 import logging
+from collections import Counter
 from typing import List
 
 from mmdet.datasets import CocoDataset
@@ -26,6 +31,7 @@ from mona_mm.datasets.checks import (
     MALFORMED,
     NamesItsFiles,
     coco_annotation_problems,
+    coco_category_problems,
     format_annotation_problems,
     json_error_message,
 )
@@ -43,6 +49,7 @@ class CheckedCocoDataset(NamesItsFiles, CocoDataset):
                 val/test set) a polygon would break the evaluation.
         """
         self._problems = []
+        self._categories_checked = False
         try:
             data_list = super().load_data_list()
         except json.JSONDecodeError as e:
@@ -63,6 +70,25 @@ class CheckedCocoDataset(NamesItsFiles, CocoDataset):
                       level=logging.WARNING)
         return data_list
 
+    def _check_categories(self) -> None:
+        """The file's categories against the dataset's classes (``coco_category_problems``),
+        once, while mmdet's loading holds the file (it drops ``self.coco`` when done).
+
+        Raises:
+            ValueError: a class that is no category of the file.
+        """
+        self._categories_checked = True
+        names = [cat['name'] for cat in self.coco.cats.values()]
+        by_id = {cat_id: cat['name'] for cat_id, cat in self.coco.cats.items()}
+        counts = Counter(by_id.get(ann.get('category_id')) for ann in self.coco.anns.values())
+        error, warning = coco_category_problems(self.metainfo['classes'], names, counts,
+                                                self.ann_file)
+        if error:
+            raise ValueError(f'{type(self).__name__}: {error}')
+        if warning:
+            print_log(f'{type(self).__name__}: {warning}', logger='current',
+                      level=logging.WARNING)
+
     def parse_data_info(self, raw_data_info: dict) -> dict:
         """mmdet's parsing of one image's annotations, after checking them.
 
@@ -70,6 +96,8 @@ class CheckedCocoDataset(NamesItsFiles, CocoDataset):
             ValueError: an image entry without its size or file name, or an annotation mmdet
                 would crash on (naming the file and annotation id).
         """
+        if not self._categories_checked:
+            self._check_categories()
         img = raw_data_info['raw_img_info']
         missing = [k for k in ('file_name', 'width', 'height') if k not in img]
         if missing:
