@@ -1,5 +1,5 @@
 """mmseg's dataset classes whose errors name the bad file (``mona_mm.datasets.checks``)."""
-from mmseg.datasets import ADE20KDataset, LoveDADataset, PotsdamDataset
+from mmseg.datasets import ADE20KDataset, BaseSegDataset, LoveDADataset, PotsdamDataset
 from mmseg.registry import DATASETS
 
 from mona_mm.datasets.checks import ChecksSegPairs
@@ -18,3 +18,8 @@ class CheckedPotsdamDataset(ChecksSegPairs, PotsdamDataset):
 @DATASETS.register_module()
 class CheckedLoveDADataset(ChecksSegPairs, LoveDADataset):
     """mmseg's ``LoveDADataset`` whose errors name the file (see the module docstring)."""
+
+
+@DATASETS.register_module()
+class CheckedBaseSegDataset(ChecksSegPairs, BaseSegDataset):
+    """mmseg's ``BaseSegDataset`` (any classes: one's own set) whose errors name the file."""
