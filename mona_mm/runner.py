@@ -117,10 +117,10 @@ def adapt_to_device(cfg: Config, launcher: str = 'none') -> Config:
             'as fp32), add --cpu to tools/train.py or tools/test.py (dist_train.sh and '
             'dist_test.sh pass it on), or set allow_cpu = True in the config.')
     notes = []
+    cfg.setdefault('env_cfg', ConfigDict())
+    cfg.env_cfg.setdefault('dist_cfg', ConfigDict())
+    cfg.env_cfg.dist_cfg['backend'] = 'gloo'  # also logged in the environment block: true
     if launcher != 'none':
-        cfg.setdefault('env_cfg', ConfigDict())
-        cfg.env_cfg.setdefault('dist_cfg', ConfigDict())
-        cfg.env_cfg.dist_cfg['backend'] = 'gloo'
         cfg.model_wrapper_cfg = ConfigDict(
             type='MMDistributedDataParallel',
             device_ids=None,
@@ -355,6 +355,11 @@ def run_train(cfg: Config):
     if not cfg.get('resume', False):
         _check_file(cfg.get('load_from'), 'load_from checkpoint')
     check_data_agreement(cfg, 'train')
+    optim = cfg.get('optim_wrapper')
+    if isinstance(optim, dict) and optim.get('constructor') in (None,
+                                                                'DefaultOptimWrapperConstructor'):
+        # mmengine's constructor, with one summary line instead of one per frozen parameter
+        optim['constructor'] = 'SummaryOptimWrapperConstructor'
     runner = build_runner(cfg)
     try:
         return runner.train()
@@ -393,4 +398,31 @@ def run_test(cfg: Config, checkpoint: str, base: Optional[str] = None):
         model.load_state_dict(strip_module_prefix(ckpt.get('state_dict', ckpt)), strict=True)
         runner.logger.info(f'Loaded checkpoint {checkpoint} (every tensor of the model).')
     del ckpt
-    return runner.test()
+    metrics = runner.test()
+    _log_drawings(runner)
+    if not metrics:
+        raise NoMetricError(
+            f'No metric was computed on the {len(runner.test_dataloader.dataset)} test images: '
+            f'the model predicted nothing (the evaluator logged "results ... empty" above). An '
+            f'untrained or diverged checkpoint, or a score threshold above every score '
+            f'(model.test_cfg: score_thr), gives this; check the checkpoint with its training '
+            f'log.')
+    return metrics
+
+
+class NoMetricError(RuntimeError):
+    """A test run that computed no metric (empty predictions)."""
+
+
+def _log_drawings(runner: Runner) -> None:
+    """Where ``--show-dir`` put the drawings (the hosts' hooks place them differently)."""
+    for hook in runner.hooks:
+        if not getattr(hook, 'draw', False):
+            continue
+        folder = getattr(hook, 'test_out_dir', None)  # mmdet/mmrotate: WORK_DIR/TIMESTAMP/DIR
+        if folder is None:  # mmseg: the visualizer's storage, DIR/vis_data/vis_image
+            backends = getattr(runner.visualizer, '_vis_backends', {}).values()
+            folder = next((getattr(b, '_img_save_dir', None) for b in backends
+                           if getattr(b, '_img_save_dir', None)), None)
+        if folder and osp.isdir(folder):
+            runner.logger.info(f'The drawings of the test images are in {osp.abspath(folder)}')

@@ -73,3 +73,32 @@ def test_verify_and_fingerprints_helpers(tiny_swin_cfg):
     model = Detector(tiny_swin_cfg, tuning='Full')
     assert verify_trainable(model) == []
     assert frozen_fingerprints(model) == {}
+
+
+@pytest.mark.parametrize('tuning,message', [
+    ('Mona', 'frozen backbone tensors are unchanged after training'),
+    ('Full', 'no backbone tensor is frozen (full fine-tuning), so none is checked'),
+])
+def test_hook_message_after_training_is_true_for_the_method(tiny_swin_cfg, tuning, message):
+    from tests.helpers import recording_logger
+    model = Detector(tiny_swin_cfg, tuning=tuning)
+    runner = FakeRunner(model)
+    runner.logger, records = recording_logger(f'after_train_{tuning}')
+    hook = DeltaTuningHook()
+    hook.before_train(runner)
+    hook.after_train(runner)
+    assert any(message in line for line in records.lines)
+    assert not any('all 0 frozen' in line for line in records.lines)
+
+
+def test_shell_launchers_print_a_usage_line():
+    import os.path as osp
+    import subprocess
+
+    from tests.helpers import ROOT
+    for tool, args in (('dist_train.sh', ['a.py']), ('dist_test.sh', ['a.py', 'b.pth'])):
+        result = subprocess.run(['bash', osp.join(ROOT, 'tools', tool)] + args,
+                                capture_output=True, text=True)
+        assert result.returncode == 2
+        assert result.stderr.startswith(f'usage: bash tools/{tool} CONFIG')
+        assert 'Traceback' not in result.stderr

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Distributed testing: bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args]
 # With --cpu it runs GPUS CPU processes (gloo).
+if [ "$#" -lt 3 ]; then
+    echo "usage: bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [tools/test.py options, e.g. --cpu --work-dir DIR]" >&2
+    exit 2
+fi
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3

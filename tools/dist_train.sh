@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Distributed training, as OpenMMLab's script: bash tools/dist_train.sh CONFIG GPUS [train.py args]
 # Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT. With --cpu it runs GPUS CPU processes (gloo).
+if [ "$#" -lt 2 ]; then
+    echo "usage: bash tools/dist_train.sh CONFIG GPUS [tools/train.py options, e.g. --cpu --work-dir DIR --resume]" >&2
+    exit 2
+fi
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}

@@ -80,8 +80,12 @@ class DeltaTuningHook(Hook):
         if changed:
             raise RuntimeError(f'DeltaTuningHook: {len(changed)} frozen backbone tensors changed '
                                f'during training, e.g. {changed[:10]}')
-        runner.logger.info(f'DeltaTuningHook: all {len(now)} frozen backbone tensors are '
-                           f'unchanged after training.')
+        if now:
+            runner.logger.info(f'DeltaTuningHook: all {len(now)} frozen backbone tensors are '
+                               f'unchanged after training.')
+        else:
+            runner.logger.info('DeltaTuningHook: no backbone tensor is frozen (full '
+                               'fine-tuning), so none is checked for changes.')
 
 
 def verify_trainable(model: torch.nn.Module,

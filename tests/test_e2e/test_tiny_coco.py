@@ -4,8 +4,10 @@ Runs tools/train.py, tools/test.py, tools/dist_train.sh (2 CPU processes, gloo),
 mmdet's stock trainer on a downstream config that inherits ours. Few iterations each: these
 check the plumbing; the README's quick start shows the full learning run.
 """
+import os
 import os.path as osp
 import re
+import subprocess
 import sys
 
 import pytest
@@ -40,6 +42,23 @@ def test_train_logs_table_checks_and_saves(trained):
     assert 'frozen backbone tensors are unchanged after training' in out
     assert 'coco/bbox_mAP' in out and 'coco/segm_mAP' in out  # validation ran
     assert (work_dir / 'epoch_2.pth').exists()
+    # the log a user reads: one optimizer line, not one per frozen parameter; a true environment
+    assert 'is skipped since its requires_grad' not in out and 'paramwise_options' not in out
+    assert re.search(r'Optimizer AdamW: \d+ trainable tensors in \d+ parameter groups; \d+ '
+                     r'frozen tensors left out', out)
+    assert "'backend': 'gloo'" in out and "'backend': 'nccl'" not in out
+
+
+def test_a_test_run_that_predicts_nothing_fails_saying_why(trained):
+    work_dir, _ = trained
+    result = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'test.py'), CONFIG, str(work_dir / 'epoch_2.pth'),
+         '--work-dir', str(work_dir / 'nothing'), '--cfg-options',
+         'model.test_cfg.rcnn.score_thr=1.01'], cwd=work_dir.parent.parent, capture_output=True,
+        text=True, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert result.returncode != 0
+    assert 'No metric was computed on the 4 test images' in result.stderr
+    assert 'score_thr' in result.stderr
 
 
 def test_test_tool_prints_bbox_and_segm_ap(trained):
@@ -49,6 +68,16 @@ def test_test_tool_prints_bbox_and_segm_ap(trained):
               work_dir.parent.parent)
     assert 'Evaluating bbox' in out and 'Evaluating segm' in out
     assert re.search(r'coco/bbox_mAP: [0-9.]+', out) and re.search(r'coco/segm_mAP: [0-9.]+', out)
+
+
+def test_show_dir_says_where_the_drawings_are(trained):
+    work_dir, _ = trained
+    out = run([sys.executable, osp.join(ROOT, 'tools', 'test.py'), CONFIG,
+               str(work_dir / 'epoch_2.pth'), '--work-dir', str(work_dir / 'drawn'),
+               '--show-dir', 'vis'], work_dir.parent.parent)
+    folder = re.search(r'The drawings of the test images are in (\S+)', out).group(1)
+    assert folder.startswith(str(work_dir / 'drawn')) and folder.endswith('/vis')
+    assert len(os.listdir(folder)) == 4
 
 
 def test_resume_reaches_the_same_weights(trained):
