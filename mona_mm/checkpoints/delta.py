@@ -9,6 +9,12 @@ checkpoint, bit for bit.
 
 The neck and heads train fully in every method, so they are part of the delta: for Cascade
 Mask R-CNN they are most of it; the backbone share is what shrinks (Swin-B: 86.7M -> 3.7M).
+
+Deltas are written after the fact (``tools/model_converters/extract_delta.py``) or during
+training (``SafeCheckpointHook(delta=True)``: every checkpoint is a delta with the optimizer and
+scheduler state of the trained tensors, for ``--resume``). A delta always names a base that a
+tool can load: the backbone's pretrained file, or, for a backbone that started from no file,
+``base_weights.pth``, its initial tensors written once into the work dir.
 """
 import hashlib
 from typing import Dict, Optional, Set
@@ -76,6 +82,72 @@ def make_delta(checkpoint: dict, model: nn.Module, base: Optional[str] = None) -
     return dict(meta=meta, state_dict={k: v for k, v in state.items() if k not in frozen})
 
 
+def base_weights_state(model: nn.Module) -> Dict[str, torch.Tensor]:
+    """The backbone's own tensors (adapters left out), ``backbone.``-prefixed, on the CPU: the
+    base file of a delta whose backbone started from no pretrained file."""
+    backbone = _backbone(model)
+    return {f'backbone.{k}': v.detach().cpu().clone() for k, v in backbone.state_dict().items()
+            if k not in backbone.adapter_param_names}
+
+
+def delta_record(model: nn.Module, base: Optional[str]) -> dict:
+    """What a delta records of its base: the file (path or URL) and the fingerprint of the frozen
+    backbone tensors ``model`` holds now."""
+    frozen = frozen_backbone_keys(model)
+    return dict(base=base, base_fingerprint=fingerprint(model.state_dict(), frozen),
+                tuning=[repr(m) for m in _backbone(model).tuning_methods])
+
+
+def strip_to_delta(checkpoint: dict, model: nn.Module, record: dict) -> dict:
+    """Turn a full checkpoint of ``model`` into a delta in place (its frozen backbone tensors
+    removed, ``record`` in its meta); optimizer and scheduler state stay."""
+    frozen = frozen_backbone_keys(model)
+    checkpoint['state_dict'] = type(checkpoint['state_dict'])(
+        (k, v) for k, v in checkpoint['state_dict'].items() if k not in frozen)
+    checkpoint.setdefault('meta', {})[DELTA_KEY] = dict(record)
+    return checkpoint
+
+
+def _load_base(model: nn.Module, record: dict, base, logger) -> str:
+    """Put the delta's base weights into ``model``'s backbone (unless it holds them already) and
+    verify them; returns the base's name."""
+    backbone = _backbone(model)
+    frozen = frozen_backbone_keys(model)
+    if fingerprint(model.state_dict(), frozen) == record['base_fingerprint']:
+        return 'the frozen weights the model holds (verified)'
+    base = base or record.get('base') or (backbone.init_cfg or {}).get('checkpoint')
+    if base is None:
+        raise ValueError('The delta needs its base weights: pass --base BASE_CHECKPOINT.')
+    base_state = read_checkpoint(base, logger, what='base weights') if isinstance(base, str) \
+        else base
+    backbone.load_pretrained(base_state, strict=True, logger=logger)
+    if fingerprint(model.state_dict(), frozen) != record['base_fingerprint']:
+        raise ValueError(f'The base weights {base!r} are not the ones this delta was trained on '
+                         f'(fingerprint mismatch); the delta records base {record.get("base")!r}.')
+    return base if isinstance(base, str) else 'base dict'
+
+
+def complete_delta(checkpoint: dict, model: nn.Module, base: Optional[str] = None,
+                   logger=None) -> dict:
+    """Give a delta checkpoint its frozen backbone tensors back, in place, from its base (loaded
+    into ``model``'s backbone unless the model holds it already, and verified), so that it loads
+    as a full checkpoint (``load_from``, ``--resume``).
+
+    Raises:
+        ValueError: no base, or base weights other than those the delta was trained on.
+    """
+    logger = logger or MMLogger.get_current_instance()
+    record = checkpoint['meta'][DELTA_KEY]
+    name = _load_base(model, record, base, logger)
+    own = model.state_dict()
+    state = checkpoint['state_dict']
+    checkpoint['state_dict'] = type(state)(
+        [(k, own[k]) for k in sorted(frozen_backbone_keys(model))] + list(state.items()))
+    print_log(f'Delta checkpoint: {len(state)} tensors, the frozen backbone from {name}',
+              logger=logger)
+    return checkpoint
+
+
 def load_delta(model: nn.Module, delta, base: Optional[str] = None, logger=None) -> dict:
     """Load base weights then a delta into ``model``; verify they belong together.
 
@@ -97,18 +169,8 @@ def load_delta(model: nn.Module, delta, base: Optional[str] = None, logger=None)
         raise ValueError(f'{name} is not a delta checkpoint (no meta.mona_mm_delta); load it as a '
                          f'full checkpoint instead.')
     record = delta['meta'][DELTA_KEY]
-    backbone = _backbone(model)
-    base = base or record.get('base') or (backbone.init_cfg or {}).get('checkpoint')
-    if base is None:
-        raise ValueError('The delta needs its base weights: pass --base BASE_CHECKPOINT.')
-    base_state = read_checkpoint(base, logger, what='base weights') if isinstance(base, str) \
-        else base
-    backbone.load_pretrained(base_state, strict=True, logger=logger)
-    own = model.state_dict()
     frozen = frozen_backbone_keys(model)
-    if fingerprint(own, frozen) != record['base_fingerprint']:
-        raise ValueError(f'The base weights {base!r} are not the ones this delta was trained on '
-                         f'(fingerprint mismatch); the delta records base {record.get("base")!r}.')
+    base = _load_base(model, record, base, logger)
     result = model.load_state_dict(delta['state_dict'], strict=False)
     missing = sorted(set(result.missing_keys) - frozen)
     if result.unexpected_keys or missing:

@@ -26,9 +26,16 @@ model at their initialisation after a warning among the log lines. ``load_from``
 behaviour (fine-tuning from a related model is legitimate) but logs our report at WARNING level;
 resuming a run from a checkpoint that does not fit is an error.
 
+With ``delta=True`` every checkpoint is adapter-only (``mona_mm.checkpoints.delta``): the
+tensors training changes, their optimizer and scheduler state, and the record of the base (the
+backbone's pretrained file, or ``WORK_DIR/base_weights.pth`` written once for a backbone that
+started from none, and the fingerprint of the frozen tensors). A few MB instead of hundreds for
+Swin-B; ``tools/test.py``, the demo, ``load_from`` and ``--resume`` take it as they take a full one.
+
 Usage in a config (our bases set it)::
 
     default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook', interval=1, max_keep_ckpts=1))
+    default_hooks = dict(checkpoint=dict(delta=True))  # adapter-only checkpoints
 """
 import os
 import os.path as osp
@@ -40,7 +47,20 @@ from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
-from mona_mm.checkpoints.files import TMP_SUFFIX, replace_atomic, temporary_path, write_text_atomic
+from mona_mm.checkpoints.delta import (
+    base_weights_state,
+    complete_delta,
+    delta_record,
+    is_delta,
+    strip_to_delta,
+)
+from mona_mm.checkpoints.files import (
+    TMP_SUFFIX,
+    replace_atomic,
+    save_atomic,
+    temporary_path,
+    write_text_atomic,
+)
 from mona_mm.checkpoints.strict import (
     CheckpointMismatchError,
     describe_mismatch,
@@ -94,7 +114,22 @@ def _remove(path: str) -> None:
 class SafeCheckpointHook(CheckpointHook):
     """``CheckpointHook`` (same arguments) with atomic writes, removals after the new checkpoint is
     complete, and a report of a loaded checkpoint that does not fit the model (module
-    docstring)."""
+    docstring).
+
+    Args:
+        delta (bool): Write adapter-only checkpoints (with optimizer and scheduler state).
+            Default: False.
+        *args, **kwargs: mmengine's ``CheckpointHook``'s.
+    """
+
+    #: the file a delta names as its base when the backbone started from no pretrained file
+    BASE_FILE = 'base_weights.pth'
+
+    def __init__(self, *args, delta: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.delta = delta
+        self._delta_record = None
+        self._loaded_record = None  # the base record of a delta loaded by --resume / load_from
 
     def _local(self) -> bool:
         return isinstance(getattr(self, 'file_backend', None), (LocalBackend, _DeferredRemovals))
@@ -107,6 +142,31 @@ class SafeCheckpointHook(CheckpointHook):
                     runner.logger.warning(f'Removing {name}, a checkpoint that a killed run did '
                                           f'not finish writing.')
                     os.remove(osp.join(self.out_dir, name))
+        if self.delta:
+            self._delta_record = self._record_base(runner)
+
+    def _record_base(self, runner) -> dict:
+        """The base of this run's deltas: the backbone's pretrained file, else its initial
+        tensors written once to ``WORK_DIR/base_weights.pth``; with their fingerprint."""
+        model = unwrap_model(runner.model)
+        base = model.backbone.pretrained_checkpoint()
+        if base is None and self._loaded_record is not None:
+            record = delta_record(model, self._loaded_record.get('base'))
+            if record['base_fingerprint'] == self._loaded_record['base_fingerprint']:
+                return record  # resumed from a delta: the same base file
+        if base is None:
+            base = osp.join(runner.work_dir, self.BASE_FILE)
+            if is_main_process() and not osp.exists(base):
+                save_atomic({'state_dict': base_weights_state(model)}, base)
+                runner.logger.info(f'Delta checkpoints: the backbone starts from no pretrained '
+                                   f'file, so its initial weights are written to {base}, the '
+                                   f'base the checkpoints name.')
+        return delta_record(model, base)
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """With ``delta``: the checkpoint keeps only what training changes (module docstring)."""
+        if self.delta:
+            strip_to_delta(checkpoint, unwrap_model(runner.model), self._delta_record)
 
     def save_atomic(self, runner, out_dir: str, filename: str, *args, **kwargs) -> None:
         """``runner.save_checkpoint`` into a temporary file, then a rename to ``filename``."""
@@ -157,6 +217,9 @@ class SafeCheckpointHook(CheckpointHook):
         """Compare the loaded checkpoint with the model: a warning for ``load_from``, an error
         for a resume (the run cannot continue on another model)."""
         model = unwrap_model(runner.model)
+        if is_delta(checkpoint):  # its frozen tensors from its base, verified
+            self._loaded_record = dict(checkpoint['meta']['mona_mm_delta'])
+            complete_delta(checkpoint, model, logger=runner.logger)
         state = checkpoint.get('state_dict', checkpoint)
         mismatch = state_dict_mismatch(model, strip_module_prefix(state))
         if not mismatch:

@@ -97,25 +97,68 @@ def test_resume_reaches_the_same_weights(trained):
 
 
 def test_delta_checkpoint_through_the_tools(trained, tmp_path):
-    """extract_delta.py writes an adapter-only file; tools/test.py on it (with the base weights)
-    prints exactly the metrics of the full checkpoint."""
+    """extract_delta.py writes an adapter-only file; tools/test.py on it prints exactly the metrics
+    of the full checkpoint. The tiny config loads no pretrained file, so the delta needs a base a
+    tool can load: without one it is refused, --write-base writes the checkpoint's frozen
+    backbone beside it and records it."""
     work_dir, _ = trained
     ws = work_dir.parent.parent
     delta = tmp_path / 'epoch_2_delta.pth'
-    out = run([sys.executable, osp.join(ROOT, 'tools', 'model_converters', 'extract_delta.py'),
-               CONFIG, str(work_dir / 'epoch_2.pth'), str(delta), '--base', 'random-init'], ws)
-    assert '% of the full file' in out
-    # the tiny config has no pretrained file: the frozen backbone of the run is the base
-    ckpt = torch.load(work_dir / 'epoch_2.pth', map_location='cpu')
-    base = tmp_path / 'base.pth'
-    torch.save({'state_dict': {k: v for k, v in ckpt['state_dict'].items()
-                               if k.startswith('backbone.') and '.mona' not in k}}, base)
+    extract = [sys.executable, osp.join(ROOT, 'tools', 'model_converters', 'extract_delta.py'),
+               CONFIG, str(work_dir / 'epoch_2.pth'), str(delta)]
+    refused = subprocess.run(extract, cwd=ws, capture_output=True, text=True,
+                             env=dict(os.environ, PYTHONPATH=ROOT))
+    assert refused.returncode == 2 and 'loads no pretrained backbone' in refused.stderr
+    assert not delta.exists()
+    refused = subprocess.run(extract + ['--base', 'random-init'], cwd=ws, capture_output=True,
+                             text=True, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert refused.returncode == 2 and '--base random-init is not a file' in refused.stderr
+    out = run(extract + ['--write-base'], ws)
+    assert '% of the full file' in out and (tmp_path / 'epoch_2_delta.base.pth').exists()
     metrics = []
-    for args in ([str(work_dir / 'epoch_2.pth')], [str(delta), '--base', str(base)]):
-        out = run([sys.executable, osp.join(ROOT, 'tools', 'test.py'), CONFIG] + args, ws)
+    for path in (work_dir / 'epoch_2.pth', delta):
+        out = run([sys.executable, osp.join(ROOT, 'tools', 'test.py'), CONFIG, str(path)], ws)
         metrics.append(re.search(r'coco/bbox_mAP: .*coco/segm_mAP_l: \S+', out).group(0))
     assert 'Loaded delta' in out
     assert metrics[0] == metrics[1]
+
+
+def test_adapter_only_checkpoints_while_training(trained):
+    """default_hooks.checkpoint.delta=True: every checkpoint is a delta (smaller, naming its base:
+    here base_weights.pth in the work dir), equal in its tensors to the full run's; tools/test.py
+    scores it as the full one, and --resume from the epoch-1 delta ends where the full run did."""
+    work_dir, _ = trained
+    ws = work_dir.parent.parent
+    delta_dir = ws / 'work_dirs' / 'delta'
+    option = 'default_hooks.checkpoint.delta=True'
+    out = run([sys.executable, osp.join(ROOT, 'tools', 'train.py'), CONFIG, '--work-dir',
+               str(delta_dir)] + FAST + [option], ws)
+    assert 'its initial weights are written to' in out
+    full = torch.load(work_dir / 'epoch_2.pth', map_location='cpu')
+    delta = torch.load(delta_dir / 'epoch_2.pth', map_location='cpu')
+    record = delta['meta']['mona_mm_delta']
+    assert record['base'] == str(delta_dir / 'base_weights.pth')
+    assert 0 < len(delta['state_dict']) < len(full['state_dict']) and 'optimizer' in delta
+    for key, value in delta['state_dict'].items():
+        assert torch.equal(value, full['state_dict'][key]), key
+    assert os.path.getsize(delta_dir / 'epoch_2.pth') < os.path.getsize(work_dir / 'epoch_2.pth')
+    metrics = []
+    for path in (work_dir / 'epoch_2.pth', delta_dir / 'epoch_2.pth'):
+        out = run([sys.executable, osp.join(ROOT, 'tools', 'test.py'), CONFIG, str(path)], ws)
+        metrics.append(re.search(r'coco/bbox_mAP: .*coco/segm_mAP_l: \S+', out).group(0))
+    assert metrics[0] == metrics[1]
+    image = str(next((ws / 'data' / 'tiny_coco' / 'val2017').glob('*.jpg')))
+    out = run([sys.executable, osp.join(ROOT, 'demo', 'image_demo.py'), image, CONFIG,
+               str(delta_dir / 'epoch_2.pth'), '--out-dir', str(ws / 'demo_delta')], ws)
+    assert 'Loaded delta' in out and list((ws / 'demo_delta' / 'preds').glob('*.json'))
+    resumed = ws / 'work_dirs' / 'delta_resumed'
+    out = run([sys.executable, osp.join(ROOT, 'tools', 'train.py'), CONFIG, '--work-dir',
+               str(resumed), '--resume', str(delta_dir / 'epoch_1.pth')] + FAST + [option], ws)
+    assert 'Delta checkpoint: ' in out and re.search(r'resumed epoch: 1, iter: \d+', out)
+    again = torch.load(resumed / 'epoch_2.pth', map_location='cpu')
+    assert again['meta']['mona_mm_delta']['base'] == record['base']  # the same base file
+    for key, value in delta['state_dict'].items():
+        assert torch.equal(again['state_dict'][key], value), key
 
 
 def test_dist_train_two_cpu_processes(workspace):
