@@ -69,18 +69,34 @@ def test_resume_passes_over_a_partial_file_named_by_last_checkpoint(tmp_path):
     assert find_resume_checkpoint(str(tmp_path))[0] == str(tmp_path / 'epoch_1.pth')
 
 
-@pytest.mark.parametrize('problem', ['missing', 'truncated', 'text'])
+@pytest.mark.parametrize('problem', ['missing', 'truncated', 'text', 'flipped byte'])
 def test_resume_from_a_broken_file_names_it(tmp_path, problem):
     path = tmp_path / 'epoch_1.pth'
     if problem != 'missing':
         run_train(toy_config(tmp_path, max_epochs=1))
-        data = path.read_bytes()
-        path.write_bytes(data[:100] if problem == 'truncated' else b'<html>Not Found</html>')
+        data = bytearray(path.read_bytes())
+        if problem == 'flipped byte':  # a weight's bytes changed: torch.load would not notice
+            data[weight_byte_offset(path)] ^= 0x01
+        path.write_bytes(bytes(data[:100]) if problem == 'truncated' else (
+            b'<html>Not Found</html>' if problem == 'text' else bytes(data)))
     expected = {'missing': 'does not exist', 'truncated': 'is truncated or corrupted',
-                'text': "is not a PyTorch checkpoint (it starts with '<html>Not Found</html>'"}
+                'text': "is not a PyTorch checkpoint (it starts with '<html>Not Found</html>'",
+                'flipped byte': 'is corrupted: its record'}
     with pytest.raises(CheckpointFileError, match=re.escape(
             f'The checkpoint to resume from {path} {expected[problem]}')):
         set_resume(toy_config(tmp_path / 'new'), str(path))
+
+
+def weight_byte_offset(path) -> int:
+    """The offset of the first byte of the first tensor's data in a torch zip checkpoint (after
+    the record's local header: 30 bytes, the name, the extra field)."""
+    import struct
+    import zipfile
+    with zipfile.ZipFile(path) as archive:
+        record = next(i for i in archive.infolist() if i.filename.endswith('/data/0'))
+    header = path.read_bytes()[record.header_offset:record.header_offset + 30]
+    name_length, extra_length = struct.unpack('<HH', header[26:30])
+    return record.header_offset + 30 + name_length + extra_length
 
 
 def other_model_checkpoint(tmp_path):

@@ -20,6 +20,8 @@ BROKEN = {
     'text': (b'<!DOCTYPE html><html>rate limited</html>',
              "is not a PyTorch checkpoint (it starts with '<!DOCTYPE html><html>rat'"),
     'no tensors': ('dict', 'holds no state dict'),
+    # one bit of a weight changed (a damaged copy): torch.load reads it without a word
+    'flipped byte': ('flip', 'is corrupted: its record'),
 }
 
 
@@ -30,6 +32,11 @@ def broken_file(tmp_path, kind: str) -> str:
         torch.save({'model': microsoft_swin_state_dict(**TINY_SWIN)}, path)
         data = path.read_bytes()
         path.write_bytes(data[:len(data) // 2])
+    elif content == 'flip':
+        torch.save({'model': microsoft_swin_state_dict(**TINY_SWIN)}, path)
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0x01  # inside a tensor's record
+        path.write_bytes(bytes(data))
     elif content == 'dict':
         torch.save({'meta': {'note': 'no weights'}}, path)
     elif content is not None:

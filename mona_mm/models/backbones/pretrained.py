@@ -8,7 +8,9 @@ architecture naming every key, a load that reports what loaded, what was ignored
 stay at their initialisation (the adapters, the output norms) and any unexpected key, and an error
 for a missing pretrained weight.
 """
+import functools
 import logging
+import os
 import os.path as osp
 import re
 import zipfile
@@ -81,11 +83,13 @@ _REMOTE = re.compile(r'^[a-zA-Z][\w+.-]*://')
 
 
 def checkpoint_file_problem(path: str) -> Optional[str]:
-    """What is wrong with a local checkpoint file, from its header and zip directory (cheap: no
-    tensor is read), or None when it looks like a complete PyTorch checkpoint.
+    """What is wrong with a local checkpoint file, or None when it is a complete PyTorch
+    checkpoint whose bytes are those it was written with.
 
     A file written by ``torch.save`` is a zip archive whose directory sits at its end, so a file
-    cut short (an interrupted download, copy or save) has none; the legacy format is a pickle.
+    cut short (an interrupted download, copy or save) has none; each of its records carries a
+    CRC-32 of its bytes, checked here (``torch.load`` does not: a flipped byte in a tensor loads
+    as a changed weight). The legacy format is a pickle, without checksums.
     """
     if not osp.exists(path):
         return 'does not exist'
@@ -105,12 +109,29 @@ def checkpoint_file_problem(path: str) -> Optional[str]:
                     f'an interrupted download, copy or save?)')
         if not any(n == 'data.pkl' or n.endswith('/data.pkl') for n in names):
             return 'is a zip archive but not a PyTorch checkpoint (it holds no data.pkl)'
+        damaged = _damaged_record(path, size, os.stat(path).st_mtime_ns)
+        if damaged:
+            return (f'is corrupted: its record {damaged} does not match the checksum stored with '
+                    f'it (torch would load the changed bytes without a word); copy or download '
+                    f'it again')
         return None
     if start.startswith(b'\x80'):  # a pickle: torch's legacy format
         return None
     text = start.decode('utf-8', 'replace').split('\n')[0][:24]
     return (f'is not a PyTorch checkpoint (it starts with {text!r}: a text or HTML file, such as '
             f'an error page saved in place of the weights?)')
+
+
+@functools.lru_cache(maxsize=64)
+def _damaged_record(path: str, size: int, mtime_ns: int) -> Optional[str]:
+    """The first record of a checkpoint's zip archive whose CRC-32 (written by ``torch.save``
+    for every record) does not match its bytes, or None; reads the whole file once per version
+    of it (size and modification time)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as e:  # a record cut short
+        return f'({type(e).__name__}: {e})'
 
 
 #: terminal colour codes (torch's weights-only refusal carries some)
