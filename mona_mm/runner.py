@@ -400,7 +400,10 @@ def run_test(cfg: Config, checkpoint: str, base: Optional[str] = None):
     del ckpt
     metrics = runner.test()
     _log_drawings(runner)
-    if not metrics:
+    evaluators = cfg.get('test_evaluator')
+    evaluators = evaluators if isinstance(evaluators, (list, tuple)) else [evaluators]
+    format_only = any(isinstance(e, dict) and e.get('format_only') for e in evaluators)
+    if not metrics and not format_only:  # format_only: result files (a test server's), no metric
         raise NoMetricError(
             f'No metric was computed on the {len(runner.test_dataloader.dataset)} test images: '
             f'the model predicted nothing (the evaluator logged "results ... empty" above). An '
