@@ -87,8 +87,11 @@ def refuse_same_file(src: str, dst: str, tool: str) -> None:
     """Stop a tool that would write over its own input.
 
     Raises:
-        ValueError: ``dst`` is ``src`` (same path, or a link to the same file).
+        ValueError: ``dst`` is ``src`` (same path, or a link to the same file), or a directory.
     """
+    if osp.isdir(dst):
+        raise ValueError(f'{tool}: the output {dst} is a directory; give a file path, such as '
+                         f'{osp.join(dst, osp.basename(src))}.')
     same = osp.abspath(src) == osp.abspath(dst) or (
         osp.exists(src) and osp.exists(dst) and osp.samefile(src, dst))
     if same:

@@ -95,6 +95,24 @@ def describe_mismatch(model: nn.Module, checkpoint: dict, filename: str,
             f'{"; ".join(parts)}. {_likely_cause(model, checkpoint, mismatch)}')
 
 
+def whole_checkpoint(checkpoint, filename: str) -> dict:
+    """A checkpoint as ``{'state_dict': ..., 'meta': ...}``: a bare state dict (what
+    ``torch.save(model.state_dict())`` writes, which tools/test.py takes too) is wrapped.
+
+    Raises:
+        CheckpointFileError: anything that is neither (a list, a dict without tensors).
+    """
+    if isinstance(checkpoint, dict) and isinstance(checkpoint.get('state_dict'), dict):
+        return checkpoint
+    if isinstance(checkpoint, dict) and checkpoint and all(
+            isinstance(v, torch.Tensor) for v in checkpoint.values()):
+        return {'state_dict': checkpoint, 'meta': {}}
+    raise CheckpointFileError(
+        f'The checkpoint {filename} holds a {type(checkpoint).__name__}'
+        f'{" without a state_dict" if isinstance(checkpoint, dict) else ""}, not a model '
+        f'checkpoint (a dict with a state_dict, as tools/train.py saves, or a state dict).')
+
+
 def check_fits(model: nn.Module, checkpoint: dict, filename: str) -> None:
     """Raise unless ``checkpoint['state_dict']`` has exactly the model's keys and shapes.
 

@@ -62,6 +62,7 @@ from mona_mm.checkpoints.files import (
     write_text_atomic,
 )
 from mona_mm.checkpoints.strict import (
+    CheckpointFileError,
     CheckpointMismatchError,
     describe_mismatch,
     state_dict_mismatch,
@@ -217,6 +218,11 @@ class SafeCheckpointHook(CheckpointHook):
         """Compare the loaded checkpoint with the model: a warning for ``load_from``, an error
         for a resume (the run cannot continue on another model)."""
         model = unwrap_model(runner.model)
+        name = runner.cfg.get('load_from') or 'being loaded'
+        if not isinstance(checkpoint, dict):
+            raise CheckpointFileError(
+                f'The checkpoint {name} holds a {type(checkpoint).__name__}, not a checkpoint '
+                f'dict (tools/train.py saves {{"state_dict": ..., "meta": ...}}).')
         if is_delta(checkpoint):  # its frozen tensors from its base, verified
             self._loaded_record = dict(checkpoint['meta']['mona_mm_delta'])
             complete_delta(checkpoint, model, logger=runner.logger)
@@ -224,10 +230,14 @@ class SafeCheckpointHook(CheckpointHook):
         mismatch = state_dict_mismatch(model, strip_module_prefix(state))
         if not mismatch:
             return
-        name = runner.cfg.get('load_from') or 'being loaded'
         message = describe_mismatch(model, checkpoint, name, mismatch)
         if getattr(runner, '_resume', False):
             raise CheckpointMismatchError(f'Cannot resume: {message} To start a new run from '
                                           f'these weights, use load_from without --resume.')
+        own = model.state_dict()
+        if not any(k in own and getattr(v, 'shape', None) == own[k].shape
+                   for k, v in strip_module_prefix(state).items()):
+            raise CheckpointMismatchError(f'{message} None of its tensors fits the model, so '
+                                          f'nothing would be loaded.')
         runner.logger.warning(f'{message} load_from loads it non-strictly (mmengine): the '
                               f'model keeps its initialisation where the file has no tensor.')

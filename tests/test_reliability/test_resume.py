@@ -103,8 +103,8 @@ def other_model_checkpoint(tmp_path):
     """A complete mmengine checkpoint of another toy model (another layer width)."""
     run_train(toy_config(tmp_path / 'other', max_epochs=1))
     ckpt = torch.load(tmp_path / 'other' / 'epoch_1.pth', map_location='cpu')
-    ckpt['state_dict'] = {'linear.weight': torch.zeros(2, 4), 'linear.bias': torch.zeros(2),
-                          'head.weight': torch.zeros(1)}
+    ckpt['state_dict'] = {'linear.weight': torch.zeros(2, 4), 'linear.bias': torch.zeros(1),
+                          'head.weight': torch.zeros(1)}  # the bias fits
     path = tmp_path / 'other.pth'
     torch.save(ckpt, path)
     return path
@@ -116,7 +116,7 @@ def test_resume_from_another_model_is_an_error(tmp_path):
     with pytest.raises(CheckpointMismatchError,
                        match=f'Cannot resume: The checkpoint {path} does not fit the model of '
                              r'this config: 1 of its tensors are not in the model \(e.g. '
-                             r'head.weight\); 2 tensors differ in shape'):
+                             r'head.weight\); 1 tensors differ in shape'):
         run_train(cfg)
 
 
@@ -137,3 +137,24 @@ def test_load_from_a_broken_file_names_it(tmp_path):
     with pytest.raises(CheckpointFileError, match='The load_from checkpoint .*w.pth is not a '
                                                   'PyTorch checkpoint'):
         run_train(toy_config(tmp_path / 'run', load_from=str(tmp_path / 'w.pth')))
+
+
+def test_load_from_a_file_of_which_nothing_fits_is_an_error(tmp_path):
+    """A state dict of which no tensor fits the model would leave it all at its initialisation
+    (mmengine: one warning among hundreds of lines)."""
+    path = tmp_path / 'unrelated.pth'
+    torch.save({'state_dict': {'encoder.weight': torch.zeros(3, 3), 'decoder.bias': torch.zeros(3)},
+                'meta': {}}, path)
+    with pytest.raises(CheckpointMismatchError, match='None of its tensors fits the model, so '
+                                                      'nothing would be loaded'):
+        run_train(toy_config(tmp_path / 'run', max_epochs=1, load_from=str(path)))
+
+
+@pytest.mark.parametrize('resume', [False, True])
+def test_a_pickled_list_as_load_from_or_resume_is_named(tmp_path, resume):
+    path = tmp_path / 'list.pth'
+    torch.save([torch.zeros(2)], path)
+    cfg = toy_config(tmp_path / 'run', max_epochs=1, load_from=str(path), resume=resume)
+    with pytest.raises(CheckpointFileError, match=re.escape(
+            f'The checkpoint {path} holds a list, not a checkpoint dict')):
+        run_train(cfg)

@@ -163,3 +163,22 @@ def test_merge_and_extract_refuse_what_they_do_not_convert(checkpoints, tmp_path
     with pytest.raises(ValueError, match=f'{delta} is a delta checkpoint: merge its full'):
         tool('model_converters/merge_adapters.py', TINY_COCO, delta, out)
     assert not out.exists()
+
+
+def test_converters_take_a_bare_state_dict_and_refuse_a_folder_or_a_list(checkpoints, tmp_path):
+    """A bare state dict (torch.save(model.state_dict())), which tools/test.py takes, is taken by
+    merge_adapters.py too; a folder as the output and a pickled list as the input are named."""
+    bare = tmp_path / 'bare.pth'
+    torch.save(torch.load(checkpoints['full'])['state_dict'], bare)
+    out = tmp_path / 'merged.pth'
+    tool('model_converters/merge_adapters.py', TINY_COCO, bare, out)
+    assert 'mona_mm_merged' in torch.load(out)['meta']
+    with pytest.raises(ValueError, match=f'the output {tmp_path} is a directory; give a file '
+                                         f'path, such as {tmp_path}/bare.pth'):
+        tool('model_converters/merge_adapters.py', TINY_COCO, bare, tmp_path)
+    listed = tmp_path / 'list.pth'
+    torch.save([1, 2], listed)
+    with pytest.raises(CheckpointFileError, match=f'The checkpoint {listed} holds a list, not a '
+                                                  'checkpoint dict'):
+        tool('model_converters/extract_delta.py', TINY_COCO, listed, tmp_path / 'd.pth',
+             '--write-base')

@@ -17,6 +17,7 @@ import re
 from mmengine.config import Config
 
 from mona_mm.checkpoints import check_fits, is_delta, make_delta, refuse_same_file, save_atomic
+from mona_mm.checkpoints.strict import whole_checkpoint
 from mona_mm.models.backbones.pretrained import load_checkpoint_file
 from mona_mm.runner import build_model
 
@@ -32,7 +33,7 @@ def main() -> None:
                         help="write the checkpoint's frozen backbone beside OUT as the base")
     args = parser.parse_args()
     refuse_same_file(args.checkpoint, args.out, 'extract_delta.py')
-    full = load_checkpoint_file(args.checkpoint, 'checkpoint')
+    full = whole_checkpoint(load_checkpoint_file(args.checkpoint, 'checkpoint'), args.checkpoint)
     if is_delta(full):
         raise ValueError(f'{args.checkpoint} is already a delta checkpoint.')
     model = build_model(Config.fromfile(args.config))

@@ -11,7 +11,7 @@ import argparse
 from mmengine.config import Config
 
 from mona_mm.checkpoints import MERGED_KEY, check_fits, is_delta, refuse_same_file, save_atomic
-from mona_mm.checkpoints.strict import strip_module_prefix
+from mona_mm.checkpoints.strict import strip_module_prefix, whole_checkpoint
 from mona_mm.models import merge_adapters
 from mona_mm.models.backbones.pretrained import load_checkpoint_file
 from mona_mm.runner import build_model
@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument('out')
     args = parser.parse_args()
     refuse_same_file(args.checkpoint, args.out, 'merge_adapters.py')
-    ckpt = load_checkpoint_file(args.checkpoint, 'checkpoint')
+    ckpt = whole_checkpoint(load_checkpoint_file(args.checkpoint, 'checkpoint'), args.checkpoint)
     if MERGED_KEY in ckpt.get('meta', {}):
         raise ValueError(f'{args.checkpoint} is already merged.')
     if is_delta(ckpt):
