@@ -37,6 +37,7 @@ holds what they share and imports no host library; the subclasses live with thei
 imported (``import mona_mm`` imports mona_mm.det and mona_mm.seg; the rotated configs import
 mona_mm.rotate). Configs use them by type (``type='CheckedADE20KDataset'``).
 """
+import math
 import os.path as osp
 from typing import List, Optional, Sequence, Set, Tuple
 
@@ -156,7 +157,9 @@ MALFORMED, DROPPED, BREAKS_EVAL = 'malformed', 'dropped', 'breaks evaluation'
 
 
 def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A finite int or float (json reads NaN and Infinity as floats)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        math.isfinite(value)
 
 
 def coco_polygon_problems(segmentation) -> List[Tuple[str, str]]:
@@ -206,7 +209,7 @@ def coco_annotation_problems(ann: dict, width: float, height: float,
         return []
     bbox = ann.get('bbox')
     if not (isinstance(bbox, (list, tuple)) and len(bbox) == 4 and all(map(_number, bbox))):
-        return [(f'bbox {bbox!r} is not [x, y, width, height]', MALFORMED)]
+        return [(f'bbox {bbox!r} is not [x, y, width, height] of finite numbers', MALFORMED)]
     missing = [k for k in ('area', 'category_id') if k not in ann]
     if missing:
         return [(f'no {" or ".join(missing)}', MALFORMED)]
@@ -303,9 +306,11 @@ def dota_line_problem(line: str, classes: Sequence[str]) -> Optional[str]:
         return f'{len(fields)} fields where 10 are needed ({DOTA_LINE}){hint}'
     for field in fields[:8]:
         try:
-            float(field)
+            value = float(field)
         except ValueError:
             return f'coordinate {field!r} is not a number ({DOTA_LINE})'
+        if not math.isfinite(value):
+            return f'coordinate {field!r} is not a finite number ({DOTA_LINE})'
     if fields[8] not in classes:
         return (f'class {fields[8]!r} is not one of the dataset\'s {len(classes)} classes '
                 f'({", ".join(classes[:5])}{", ..." if len(classes) > 5 else ""})')
@@ -313,6 +318,21 @@ def dota_line_problem(line: str, classes: Sequence[str]) -> Optional[str]:
         int(fields[9])
     except ValueError:
         return f'difficulty {fields[9]!r} is not an integer ({DOTA_LINE})'
+    return quad_problem([float(v) for v in fields[:8]])
+
+
+def quad_problem(coords: Sequence[float]) -> Optional[str]:
+    """What is wrong with a quadrilateral ``x1 y1 ... x4 y4`` as a rotated box's label: a
+    coordinate that is not finite, or four points that enclose no area; else None."""
+    if not all(math.isfinite(v) for v in coords):
+        return f'a coordinate is not a finite number ({list(coords)})'
+    if len(coords) != 8:  # another box type: only its finiteness is checked
+        return None
+    xs, ys = coords[0::2], coords[1::2]
+    area = abs(sum(xs[i] * ys[i - 3] - xs[i - 3] * ys[i] for i in range(4))) / 2
+    if area < 1e-3:  # the shoelace area
+        return (f'the four points enclose no area ({area:g} square pixels): no rotated box can '
+                f'be made of them')
     return None
 
 

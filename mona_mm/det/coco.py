@@ -28,6 +28,7 @@ from mmengine.logging import print_log
 
 from mona_mm.datasets.checks import (
     BREAKS_EVAL,
+    DROPPED,
     MALFORMED,
     NamesItsFiles,
     coco_annotation_problems,
@@ -50,6 +51,7 @@ class CheckedCocoDataset(NamesItsFiles, CocoDataset):
         """
         self._problems = []
         self._categories_checked = False
+        self._raw_annotations = 0
         try:
             data_list = super().load_data_list()
         except json.JSONDecodeError as e:
@@ -57,6 +59,15 @@ class CheckedCocoDataset(NamesItsFiles, CocoDataset):
         except AssertionError as e:  # pycocotools: the top level is not an object
             raise ValueError(f'The annotation file {self.ann_file} is not COCO json (an object '
                              f'with "images", "annotations" and "categories"): {e}') from None
+        kept = sum(not inst.get('ignore_flag', 0) for d in data_list
+                   for inst in d.get('instances', []))
+        dropped = any(p[3] == DROPPED for p in self._problems)
+        if dropped and not self.test_mode and self._raw_annotations and not kept:
+            raise ValueError(
+                f'{type(self).__name__}: every annotation of {self.ann_file} is one mmdet drops '
+                f'or ignores ({format_annotation_problems(self._problems)}): the model would '
+                f'train on no object. Fix the boxes (COCO\'s bbox is [x, y, width, height] in '
+                f'pixels).')
         fatal = [p for p in self._problems if p[3] == BREAKS_EVAL and self.test_mode]
         if fatal:
             raise ValueError(
@@ -78,6 +89,13 @@ class CheckedCocoDataset(NamesItsFiles, CocoDataset):
             ValueError: a class that is no category of the file.
         """
         self._categories_checked = True
+        images = Counter(img.get('id') for img in self.coco.dataset.get('images', []))
+        repeated = sorted((i for i, n in images.items() if n > 1), key=str)
+        if repeated:  # pycocotools keeps the last entry: boxes of one image land on another
+            raise ValueError(f'{type(self).__name__}: image ids {repeated[:10]} appear more than '
+                             f'once in the "images" of {self.ann_file} (pycocotools keeps one '
+                             f'entry per id, so their annotations would be drawn on the wrong '
+                             f'image). Give every image its own id.')
         names = [cat['name'] for cat in self.coco.cats.values()]
         by_id = {cat_id: cat['name'] for cat_id, cat in self.coco.cats.items()}
         counts = Counter(by_id.get(ann.get('category_id')) for ann in self.coco.anns.values())
@@ -104,6 +122,7 @@ class CheckedCocoDataset(NamesItsFiles, CocoDataset):
             raise ValueError(f'{type(self).__name__}: image {img.get("img_id")} of '
                              f'{self.ann_file} has no {", ".join(missing)}.')
         categories = set(self.coco.cats)
+        self._raw_annotations += len(raw_data_info['raw_ann_info'])
         for ann in raw_data_info['raw_ann_info']:
             for reason, kind in coco_annotation_problems(ann, img['width'], img['height'],
                                                          categories):

@@ -5,6 +5,8 @@ x4 y4 class difficulty``; a line it cannot read stops the run with ``ValueError:
 string to float: 'harbor'``, ``IndexError: list index out of range`` or ``KeyError: 'plane'``,
 naming neither the file nor the line. Here, when that happens, the label files are read again and
 the first bad line is named (``FILE:LINE: problem: 'text'``); good files cost nothing extra.
+Lines mmrotate reads but cannot train on are named the same way: a coordinate that is not finite
+(``nan``: a segmentation fault later) and four points that enclose no area (a diverging loss).
 ``CheckedSTARDataset`` is ``STARDataset`` (48 classes) with the same check.
 """
 import glob
@@ -14,7 +16,7 @@ from typing import List
 from mmrotate.datasets import DOTADataset
 from mmrotate.registry import DATASETS
 
-from mona_mm.datasets.checks import find_dota_problem
+from mona_mm.datasets.checks import find_dota_problem, quad_problem
 
 from .star import STARDataset
 
@@ -30,13 +32,24 @@ class NamesBadLabelLines:
                 of the dataset (naming the file, the line number and the line).
         """
         try:
-            return super().load_data_list()
+            data_list = super().load_data_list()
         except (ValueError, IndexError, KeyError) as e:
-            files = sorted(glob.glob(osp.join(self.ann_file, '*.txt'))) if self.ann_file else []
-            problem = find_dota_problem(files, self.metainfo['classes'])
+            problem = self._find_problem()
             if problem is None:
                 raise
             raise ValueError(f'{type(self).__name__}: {problem}') from e
+        # lines mmrotate reads but cannot train on: a NaN coordinate (a segmentation fault
+        # later), four points without area (a diverging loss)
+        if any(quad_problem(inst['bbox']) for info in data_list
+               for inst in info.get('instances', [])):
+            problem = self._find_problem()
+            if problem is not None:
+                raise ValueError(f'{type(self).__name__}: {problem}')
+        return data_list
+
+    def _find_problem(self):
+        files = sorted(glob.glob(osp.join(self.ann_file, '*.txt'))) if self.ann_file else []
+        return find_dota_problem(files, self.metainfo['classes'])
 
 
 @DATASETS.register_module()

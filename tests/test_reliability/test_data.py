@@ -102,6 +102,38 @@ def test_coco_empty_or_malformed_json_names_the_file(coco_root, content, message
         coco('train', coco_root)
 
 
+def test_coco_non_finite_box_is_malformed(coco_root):
+    path = coco_root / 'annotations' / 'instances_train2017.json'
+    edit_json(path, lambda d: add_annotation(d, 905, bbox=[1, 2, float('nan'), 4]))
+    with pytest.raises(ValueError, match=r'annotation 905 .*bbox \[1, 2, nan, 4\] is not '
+                                         r'\[x, y, width, height\] of finite numbers'):
+        coco('train', coco_root)
+
+
+def test_coco_repeated_image_ids_are_an_error(coco_root):
+    path = coco_root / 'annotations' / 'instances_train2017.json'
+
+    def repeat(d):
+        d['images'][1]['id'] = d['images'][0]['id']
+    edit_json(path, repeat)
+    with pytest.raises(ValueError, match=r'image ids \[\d+\] appear more than once in the '
+                                         r'"images" of .*instances_train2017\.json'):
+        coco('train', coco_root)
+
+
+def test_coco_set_whose_every_box_is_dropped_is_an_error(coco_root):
+    path = coco_root / 'annotations' / 'instances_train2017.json'
+
+    def flatten(d):
+        for ann in d['annotations']:
+            ann['bbox'][2] = 0  # every box zero-width: mmdet drops them all
+    edit_json(path, flatten)
+    with pytest.raises(ValueError, match=r'every annotation of .*instances_train2017\.json is '
+                                         r'one mmdet drops or ignores .*the model would train '
+                                         r'on no object'):
+        coco('train', coco_root)
+
+
 def test_coco_malformed_annotation_names_file_and_id(coco_root):
     path = coco_root / 'annotations' / 'instances_train2017.json'
     edit_json(path, lambda d: add_annotation(d, 904, bbox=[1, 2, 3]))
@@ -117,6 +149,9 @@ def test_coco_malformed_annotation_names_file_and_id(coco_root):
                                 "difficulty) (a header line of the DOTA download"),
     ('1 2 3 4 5 6 7 8 plane 0', "class 'plane' is not one of the dataset's 3 classes"),
     ('1 2 3 4 5 6 7 8 ship', '9 fields where 10 are needed'),
+    # a NaN coordinate ended in a segmentation fault; four coincident points in a diverged run
+    ('10 10 nan 10 20 20 10 20 ship 0', "coordinate 'nan' is not a finite number"),
+    ('30 30 30 30 30 30 30 30 ship 0', 'the four points enclose no area (0 square pixels)'),
 ])
 def test_dota_malformed_label_line_names_file_and_line(tmp_path, line, problem):
     make_synthetic_dota(str(tmp_path), num_train=2, num_val=1, num_test=0)
