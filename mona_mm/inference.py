@@ -6,7 +6,8 @@ config's ``default_scope``): each image goes through the host's own inference fu
 ``mmseg.apis.inference_model``) with the config's test pipeline, less its annotation loading;
 the prediction is drawn on the image by the config's visualizer (``DetLocalVisualizer``,
 ``SegLocalVisualizer``, ``RotLocalVisualizer``) into ``OUT_DIR/vis/NAME`` and written as json
-into ``OUT_DIR/preds/STEM.json``, the layout of mmdet's ``DetInferencer``. The model comes from
+into ``OUT_DIR/preds/STEM.json`` (``NAME.json`` where two images share a stem), the
+layout of mmdet's ``DetInferencer``. The model comes from
 :func:`mona_mm.apis.init_model`, so full, delta and merged checkpoints all work. The test
 pipeline resizes each image as in testing and the predictions are mapped back to the image, so
 images of any size work.
@@ -33,6 +34,7 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.visualization import Visualizer
 
+from mona_mm.datasets.checks import check_image_file
 from mona_mm.visualization import has_display
 
 #: what the host libraries' inferencers list in a folder (mmengine's/mmcv's image suffixes)
@@ -68,8 +70,10 @@ def read_image(path: str) -> np.ndarray:
         The image, shape ``(H, W, 3)``.
 
     Raises:
-        ValueError: the file is not an image OpenCV can decode.
+        ValueError: the file is empty, declares more pixels than the limit
+            (``mona_mm.datasets.checks.MAX_IMAGE_PIXELS``), or is not an image OpenCV can decode.
     """
+    check_image_file(path)
     try:
         image = mmcv.imread(path)
     except Exception as e:  # mmcv/OpenCV raise various errors for what they cannot decode
@@ -78,6 +82,14 @@ def read_image(path: str) -> np.ndarray:
         raise ValueError(f'{path} is not an image that can be read: not an image file, or '
                          f'corrupt (readable formats include {", ".join(IMAGE_EXTENSIONS)}).')
     return image
+
+
+def output_stems(images: List[str]) -> Dict[str, str]:
+    """The name each image's prediction file gets: its stem (``a`` for ``a.jpg``), or its whole
+    name where two images share a stem (``a.jpg``, ``a.png``), so that none overwrites another."""
+    stems = [osp.splitext(osp.basename(p))[0] for p in images]
+    return {p: (stem if stems.count(stem) == 1 else osp.basename(p))
+            for p, stem in zip(images, stems)}
 
 
 def _transform_name(transform: dict) -> str:
@@ -199,6 +211,7 @@ def run_inference(model: nn.Module,
     os.makedirs(osp.join(out_dir, 'vis'), exist_ok=True)
     os.makedirs(osp.join(out_dir, 'preds'), exist_ok=True)
     results = []
+    stems = output_stems(images)
     for path in images:
         image = read_image(path)
         sample = predict(model, image, pipeline)
@@ -209,7 +222,7 @@ def run_inference(model: nn.Module,
                                   **draw_args)
         result = dict(image=path, height=image.shape[0], width=image.shape[1],
                       **prediction_to_dict(sample, classes))
-        with open(osp.join(out_dir, 'preds', osp.splitext(name)[0] + '.json'), 'w') as f:
+        with open(osp.join(out_dir, 'preds', stems[path] + '.json'), 'w') as f:
             json.dump(result, f)
         results.append(result)
     return results

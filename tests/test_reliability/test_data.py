@@ -162,3 +162,36 @@ def test_dota_malformed_label_line_names_file_and_line(tmp_path, line, problem):
             f'CheckedDOTADataset: {label}:{len(lines) + 1}: {problem}')):
         build('oriented-rcnn-le90_swin-mona_tiny-dota.py', 'train', str(tmp_path) + '/',
               'mmrotate')
+
+
+@pytest.mark.parametrize('content,message', [
+    (b'', r'The image .*\.jpg is empty \(0 bytes\)'),
+    (b'\xff\xd8 not a whole jpeg', r'CheckedCocoDataset: sample 0 \(.*\.jpg\): '),
+])
+def test_an_image_that_cannot_be_decoded_is_named(coco_root, content, message):
+    """A 0-byte or broken image file: OpenCV's error named no file."""
+    dataset = coco('val', coco_root)
+    path = dataset.get_data_info(0)['img_path']
+    with open(path, 'wb') as f:
+        f.write(content)
+    with pytest.raises(ValueError, match=message):
+        dataset[0]
+
+
+def test_segmentation_labels_beyond_the_classes_are_named(tmp_path):
+    """ADE20K label maps with a value above its 150 classes (200): the loss failed with
+    'Target 199 is out of bounds' in training, and the evaluation counted it silently."""
+    import cv2
+    import numpy as np
+
+    from mona_mm.testing import make_synthetic_seg
+    make_synthetic_seg(str(tmp_path), 'ade20k', num_train=1, num_val=1)
+    dataset = build('upernet_swin-mona_tiny-ade20k.py', 'val', str(tmp_path) + '/', 'mmseg')
+    label_path = dataset.get_data_info(0)['seg_map_path']
+    label = cv2.imread(label_path, cv2.IMREAD_UNCHANGED)
+    label[:4, :4] = 200
+    cv2.imwrite(label_path, label.astype(np.uint8))
+    with pytest.raises(ValueError, match=re.escape(
+            f'CheckedADE20KDataset: the label map {label_path} has values [200] in the file, '
+            f"beyond the dataset's 150 classes (file values 1..150, 0 unlabelled")):
+        dataset[0]

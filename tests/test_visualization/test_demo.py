@@ -97,6 +97,46 @@ def test_paths_that_are_not_images(user_images, tmp_path):
     assert [osp.basename(p) for p in list_images(str(user_images))] == ['tall.jpg', 'wide.png']
 
 
+def png_header(width: int, height: int) -> bytes:
+    """A PNG file's signature and header chunk declaring ``width`` x ``height`` (8-bit grey), then
+    its end: what a decoder reads before it allocates the image."""
+    import struct
+    import zlib
+    ihdr = struct.pack('>IIBBBBB', width, height, 8, 0, 0, 0, 0)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack('>I', len(body)) + kind + body + struct.pack(
+            '>I', zlib.crc32(kind + body))
+    return b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr) + chunk(b'IEND', b'')
+
+
+def test_empty_and_oversized_images_are_refused_before_decoding(tmp_path):
+    empty = tmp_path / 'empty.jpg'
+    empty.write_bytes(b'')
+    with pytest.raises(ValueError, match=f'The image {empty} is empty \\(0 bytes\\)'):
+        read_image(str(empty))
+    huge = tmp_path / 'huge.png'
+    huge.write_bytes(png_header(30000, 30000))  # 900 MP declared in 45 bytes
+    with pytest.raises(ValueError, match=f'The image {huge} declares 30000 x 30000 pixels '
+                                         r'\(900 MP\), above the limit of 400 MP \(decoding it '
+                                         r'would take 2.5 GiB\)'):
+        read_image(str(huge))
+
+
+def test_images_sharing_a_stem_get_their_own_prediction_files(user_images, tmp_path):
+    from mona_mm.inference import output_stems
+    folder = tmp_path / 'same_stem'
+    folder.mkdir()
+    for name in ('a.jpg', 'a.png', 'b.jpg'):
+        mmcv.imwrite(mmcv.imread(str(user_images / 'tall.jpg')), str(folder / name))
+    images = list_images(str(folder))
+    assert sorted(output_stems(images).values()) == ['a.jpg', 'a.png', 'b']
+    model = init_model(CONFIGS['coco'], None)
+    run_inference(model, images, str(tmp_path / 'out'))
+    assert sorted(p.name for p in (tmp_path / 'out' / 'preds').iterdir()) == [
+        'a.jpg.json', 'a.png.json', 'b.json']
+
+
 def test_demo_refuses_a_non_image_before_building_the_model(user_images, monkeypatch,
                                                             capsys):
     monkeypatch.setattr(sys, 'argv', [DEMO, str(user_images / 'notes.txt'), CONFIGS['coco'],
