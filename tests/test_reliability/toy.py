@@ -40,18 +40,21 @@ class _NaNGradient(torch.autograd.Function):
 @MODELS.register_module(force=True)
 class ToyRegressor(BaseModel):
     """``y = w x``; ``nonfinite_at`` (1-based forward counts) makes the loss inf at those
-    iterations, ``nan_grad_at`` makes the gradient NaN while the loss stays finite."""
+    iterations, ``nan_grad_at`` makes the gradient NaN while the loss stays finite; ``dropout``
+    on the input makes training draw random numbers."""
 
-    def __init__(self, nonfinite_at=(), nan_grad_at=()) -> None:
+    def __init__(self, nonfinite_at=(), nan_grad_at=(), dropout: float = 0.) -> None:
         super().__init__()
         self.linear = nn.Linear(4, 1)
         self.nonfinite_at = set(nonfinite_at)
         self.nan_grad_at = set(nan_grad_at)
+        self.dropout = dropout
         self.calls = 0
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
         x = torch.stack(inputs) if isinstance(inputs, (list, tuple)) else inputs
-        out = self.linear(x.float())
+        x = torch.nn.functional.dropout(x.float(), self.dropout, self.training)
+        out = self.linear(x)
         if mode != 'loss':
             return out
         self.calls += 1
