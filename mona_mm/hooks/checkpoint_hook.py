@@ -111,6 +111,21 @@ def _remove(path: str) -> None:
         os.remove(path)
 
 
+def checkpoint_due(runner, epoch_end: bool) -> bool:
+    """Whether the run's checkpoint hook saves at the end of this iteration (``epoch_end``
+    False) or epoch (True): its own rule (interval from ``save_begin``, and the last one with
+    ``save_last``). For hooks that must act on every rank just before the save, which mmengine
+    makes on rank 0 only."""
+    hook = next((h for h in runner.hooks if isinstance(h, CheckpointHook)), None)
+    if hook is None or hook.by_epoch != epoch_end:
+        return False
+    if epoch_end:
+        return bool(hook.every_n_epochs(runner, hook.interval, hook.save_begin) or (
+            hook.save_last and hook.is_last_train_epoch(runner)))
+    return bool(hook.every_n_train_iters(runner, hook.interval, hook.save_begin) or (
+        hook.save_last and hook.is_last_train_iter(runner)))
+
+
 @HOOKS.register_module()
 class SafeCheckpointHook(CheckpointHook):
     """``CheckpointHook`` (same arguments) with atomic writes, removals after the new checkpoint is

@@ -17,6 +17,20 @@ its scale: that is how dynamic loss scaling works, not divergence, and the weigh
 Only ``max_skipped_steps`` consecutive skipped steps (the scale then fell by 2 ** that many and the
 values are still not finite) count as divergence.
 
+Which checkpoint to go back to: weights can explode for a while before the loss turns
+non-finite (a learning rate far too high), and a checkpoint written meanwhile holds finite but
+useless weights. So at every iteration or epoch after which a checkpoint is saved, the hook judges
+the state being saved: sound when the loss is at most ``loss_ratio`` times the median loss of
+the run's first iterations and the largest trainable weight at most ``weight_ratio`` times its
+value at the start. When the run diverges, the message names the newest sound checkpoint (and
+why newer ones are not), not merely the newest file.
+
+And how to go back to it: mmengine's ``--resume`` restores the optimizer's state with its
+learning rate, so a lower ``--cfg-options optim_wrapper.optimizer.lr=...`` was ignored and the
+resumed run diverged again. Here a resumed run whose configured learning rate differs from the
+resumed run's (read from the checkpoint's config) scales every parameter group's rate and the
+schedules' base values by the ratio, and says so.
+
 Usage in a config (on in all of ours)::
 
     custom_hooks = [..., dict(type='DivergenceHook')]
@@ -24,12 +38,16 @@ Usage in a config (on in all of ours)::
     # command line --cfg-options custom_hooks.2.enabled=False (its place in our configs' list)
 """
 import math
+import os
 from typing import Dict, List, Optional
 
 import torch
+from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.optim import OptimWrapperDict
 from mmengine.registry import HOOKS
+
+from .checkpoint_hook import checkpoint_due
 
 
 class TrainingDiverged(RuntimeError):
@@ -89,17 +107,33 @@ class DivergenceHook(Hook):
             can still give non-finite gradients). Default: True.
         max_skipped_steps (int): Under AMP, the number of consecutive steps the loss scaler may
             skip before the run counts as diverged. Default: 20.
+        loss_ratio (float): A checkpoint whose loss is above this many times the median of the
+            run's first iterations is not sound. Default: 100.
+        weight_ratio (float): A checkpoint whose largest trainable weight is above this many
+            times the largest at the start is not sound. Default: 1000.
     """
+
+    #: iterations whose losses make the reference of ``loss_ratio``
+    FIRST_ITERATIONS = 50
 
     # before CheckpointHook (VERY_LOW) and LoggerHook (BELOW_NORMAL) in every after_train_iter,
     # after RuntimeInfoHook (VERY_HIGH), which has logged the iteration's losses
     priority = 'ABOVE_NORMAL'
 
     def __init__(self, enabled: bool = True, check_grads: bool = True,
-                 max_skipped_steps: int = 20) -> None:
+                 max_skipped_steps: int = 20, loss_ratio: float = 100.,
+                 weight_ratio: float = 1000.) -> None:
         self.enabled = enabled
         self.check_grads = check_grads
         self.max_skipped_steps = max_skipped_steps
+        self.loss_ratio = loss_ratio
+        self.weight_ratio = weight_ratio
+        self._first_losses: List[float] = []
+        self._weight_start = None
+        self._verdict = None  # of the state the checkpoint hook saves at this step
+        self._judged: Dict[str, str] = {}  # checkpoint path -> '' (sound) or why not
+        self._last_seen = None
+        self._resumed_lr = None  # optimizer.lr of the run a resumed checkpoint comes from
         self._handles: List = []
         self._wrappers: List = []
         self._grads_ok: List[torch.Tensor] = []
@@ -118,6 +152,100 @@ class DivergenceHook(Hook):
             else [wrapper]
         for w in self._wrappers:
             self._handles.append(w.optimizer.register_step_pre_hook(self._before_step))
+        self._weight_start = max(self._largest_weight(runner), 1e-3)
+        self._last_seen = runner.message_hub.get_info('last_ckpt')
+        self._apply_configured_lr(runner)
+
+    # ------------------------------------------------------------------ a new lr on resume
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Note the learning rate of the run the checkpoint comes from (its saved config)."""
+        text = checkpoint.get('meta', {}).get('cfg') if isinstance(checkpoint, dict) else None
+        self._resumed_lr = None
+        if isinstance(text, str):
+            try:
+                self._resumed_lr = Config.fromstring(text, '.py').optim_wrapper.optimizer.lr
+            except Exception:  # an older or foreign config text: nothing to compare
+                self._resumed_lr = None
+
+    def _apply_configured_lr(self, runner) -> None:
+        configured = runner.cfg.get('optim_wrapper', {}).get('optimizer', {}).get('lr')
+        old = self._resumed_lr
+        if not getattr(runner, '_resume', False) or not old or not configured or \
+                math.isclose(configured, old, rel_tol=1e-9):
+            return
+        ratio = configured / old
+        for wrapper in self._wrappers:
+            for group in wrapper.optimizer.param_groups:
+                group['lr'] *= ratio
+                if 'initial_lr' in group:
+                    group['initial_lr'] *= ratio
+        schedulers = runner.param_schedulers or []
+        if isinstance(schedulers, dict):
+            schedulers = [s for group in schedulers.values() for s in group]
+        for scheduler in schedulers:
+            if getattr(scheduler, 'param_name', 'lr') == 'lr' and hasattr(scheduler,
+                                                                           'base_values'):
+                scheduler.base_values = [v * ratio for v in scheduler.base_values]
+        lrs = ', '.join(sorted({f'{v:g}' for lrs in runner.optim_wrapper.get_lr().values()
+                                for v in lrs}))
+        runner.logger.warning(
+            f'--resume: optim_wrapper.optimizer.lr is {configured:g} here and was {old:g} in '
+            f'the resumed run; applied: every parameter group\'s learning rate and the '
+            f'schedules are scaled by {ratio:g} (now {lrs}).')
+
+    @staticmethod
+    def _largest_weight(runner) -> float:
+        params = [p.detach() for p in runner.model.parameters() if p.requires_grad]
+        if not params:
+            return 0.
+        return float(torch.stack([p.abs().amax().float() for p in params]).amax())
+
+    # ------------------------------------------------------------------ soundness of checkpoints
+    def _judge(self, runner) -> None:
+        """Judge the state the checkpoint hook saves next (module docstring)."""
+        if not checkpoint_due(runner, epoch_end=False) and not checkpoint_due(
+                runner, epoch_end=True):
+            return
+        why = []
+        loss = runner.message_hub.log_scalars.get('train/loss')
+        loss = loss.current() if loss is not None else None
+        if self._first_losses and loss is not None:
+            ref = sorted(self._first_losses)[len(self._first_losses) // 2]
+            if ref > 0 and loss > self.loss_ratio * ref:
+                why.append(f'loss {loss:.3g}, {loss / ref:.0f}x the median of the first '
+                           f'iterations ({ref:.3g})')
+        largest = self._largest_weight(runner)
+        if not math.isfinite(largest) or largest > self.weight_ratio * self._weight_start:
+            why.append(f'trainable weights up to |w| = {largest:.3g}, '
+                       f'{largest / self._weight_start:.0f}x their largest at the start')
+        self._verdict = '; '.join(why)
+
+    def _note_saved(self, runner) -> None:
+        """Attach the verdict to the checkpoint the hook has saved since."""
+        last = runner.message_hub.get_info('last_ckpt')
+        if last and last != self._last_seen:
+            if self._verdict is not None:
+                self._judged[last] = self._verdict
+            self._last_seen, self._verdict = last, None
+
+    def _checkpoint_advice(self, runner) -> str:
+        self._note_saved(runner)
+        last = runner.message_hub.get_info('last_ckpt')
+        if not last:
+            return 'no checkpoint was written yet'
+        if last not in self._judged:
+            return f'the newest checkpoint is {last}'
+        if not self._judged[last]:
+            return f'the newest checkpoint, {last}, is sound (resume from it)'
+        sound = [p for p, why in self._judged.items() if not why and os.path.exists(p)]
+        return (f'the newest checkpoint, {last}, was written when the run was already '
+                f'diverging ({self._judged[last]}); ' + (
+                    f'the newest sound one is {sound[-1]} (resume from it)' if sound else
+                    'no sound checkpoint of this run is left: start again'))
+
+    def after_train_epoch(self, runner) -> None:
+        if self.enabled:
+            self._judge(runner)
 
     def after_train(self, runner) -> None:
         for handle in self._handles:
@@ -139,6 +267,8 @@ class DivergenceHook(Hook):
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         self._grads_ok = []
         self._steps = 0
+        if self.enabled:
+            self._note_saved(runner)
 
     # ------------------------------------------------------------------ the check
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
@@ -162,6 +292,10 @@ class DivergenceHook(Hook):
             self._skipped = 0
         if losses or bad_grads:
             self._raise(runner, losses, bad_grads)
+        loss = runner.message_hub.log_scalars.get('train/loss')
+        if loss is not None and len(self._first_losses) < self.FIRST_ITERATIONS:
+            self._first_losses.append(float(loss.current()))
+        self._judge(runner)
 
     def _raise(self, runner, losses: Dict[str, float], bad_grads: bool,
                skipped: int = 0) -> None:
@@ -174,17 +308,19 @@ class DivergenceHook(Hook):
         if skipped:
             what.append(f'the AMP loss scaler skipped {skipped} steps in a row (its scale fell '
                         f'by 2**{skipped})')
-        last = runner.message_hub.get_info('last_ckpt')
+        advice = self._checkpoint_advice(runner)
         lr = ', '.join(sorted({f'{v:g}' for lrs in runner.optim_wrapper.get_lr().values()
                                for v in lrs}))
         message = (
             f'Training diverged at iteration {runner.iter + 1} (epoch {runner.epoch + 1}): '
-            f'{"; ".join(what)}. Stopped before any checkpoint of this state was written; the '
-            f'newest checkpoint is {last or "none yet"}. Try a lower learning rate (now {lr}: '
-            f'optim_wrapper.optimizer.lr), gradient clipping (optim_wrapper.clip_grad='
-            f'dict(max_norm=...)) or a longer warm-up; with AMP, a lower initial loss scale '
-            f'(optim_wrapper.loss_scale=dict(init_scale=...)) or bf16 (optim_wrapper.dtype='
-            f'"bfloat16"). To let the run go on anyway: DivergenceHook(enabled=False).')
+            f'{"; ".join(what)}. Stopped before any checkpoint of this state was written; '
+            f'{advice}. Try a lower learning rate (now {lr}: optim_wrapper.optimizer.lr; '
+            f'--resume with --cfg-options optim_wrapper.optimizer.lr=... applies it), '
+            f'gradient clipping (optim_wrapper.clip_grad=dict(max_norm=...)) or a longer '
+            f'warm-up; with AMP, a lower initial loss scale '
+            f'(optim_wrapper.loss_scale=dict(init_scale=...)) or bf16 '
+            f'(optim_wrapper.dtype="bfloat16"). To let the run go on anyway: '
+            f'DivergenceHook(enabled=False).')
         runner.logger.error(message)
         self.after_train(runner)
         raise TrainingDiverged(message)

@@ -19,8 +19,10 @@ import random
 import numpy as np
 import torch
 from mmengine.dist import all_gather_object, get_rank, get_world_size
-from mmengine.hooks import CheckpointHook, Hook
+from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
+
+from .checkpoint_hook import checkpoint_due
 
 _KEY = 'rng_state'
 
@@ -44,18 +46,8 @@ class RNGStateHook(Hook):
         self._gathered = None  # (iteration, the states of every rank) when a save comes next
 
     def _gather_if_saving(self, runner, epoch_end: bool) -> None:
-        if get_world_size() == 1:
-            return
-        hook = next((h for h in runner.hooks if isinstance(h, CheckpointHook)), None)
-        if hook is None or hook.by_epoch != epoch_end:
-            return
-        if epoch_end:
-            saving = hook.every_n_epochs(runner, hook.interval, hook.save_begin) or (
-                hook.save_last and hook.is_last_train_epoch(runner))
-        else:
-            saving = hook.every_n_train_iters(runner, hook.interval, hook.save_begin) or (
-                hook.save_last and hook.is_last_train_iter(runner))
-        if saving:  # a collective: every rank reaches this point
+        if get_world_size() > 1 and checkpoint_due(runner, epoch_end):
+            # a collective: every rank reaches this point
             self._gathered = (runner.iter, all_gather_object(_states()))
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:

@@ -45,7 +45,7 @@ def test_tiny_coco_run_stops_at_the_diverging_iteration(tmp_path, monkeypatch):
     assert 'Training diverged at iteration' in message and '(epoch 2)' in message
     assert 'non-finite loss terms loss=nan' in message and 'loss_cls=nan' in message
     assert 'lower learning rate' in message and 'loss scale' in message
-    assert f'the newest checkpoint is {tmp_path / "work" / "epoch_1.pth"}' in message
+    assert f'the newest checkpoint, {tmp_path / "work" / "epoch_1.pth"}, is sound' in message
     assert sorted(p for p in os.listdir(tmp_path / 'work') if p.endswith('.pth')) == [
         'epoch_1.pth']
     assert finite_checkpoint(tmp_path / 'work' / 'epoch_1.pth')
@@ -109,3 +109,36 @@ def test_the_message_is_in_the_log_file(tmp_path):
     log = next(tmp_path.glob('*/*.log')).read_text()
     assert 'ERROR' in log and 'Training diverged at iteration 2 (epoch 1): non-finite loss ' \
         'terms loss=inf' in log
+
+
+def test_the_newest_sound_checkpoint_is_named_and_a_new_lr_applies_on_resume(tmp_path):
+    """The learning rate jumps 1000x after epoch 1: epoch 2 ends with finite but exploded weights
+    (a checkpoint mmengine would offer as the newest), the loss turns non-finite in epoch 3. The
+    message names epoch_1.pth, the newest sound one, and why epoch_2.pth is not; --resume from
+    it with a lower learning rate applies that rate (mmengine kept the checkpoint's) and says
+    so."""
+    cfg = toy_config(tmp_path, max_epochs=4, model=dict(nonfinite_at=[9]),
+                     checkpoint=dict(max_keep_ckpts=3),
+                     param_scheduler=dict(type='MultiStepLR', milestones=[1], gamma=1000,
+                                          by_epoch=True))
+    with pytest.raises(TrainingDiverged) as info:
+        run_train(cfg)
+    message = str(info.value)
+    assert f'the newest checkpoint, {tmp_path / "epoch_2.pth"}, was written when the run was ' \
+           f'already diverging (' in message and 'x their largest at the start' in message
+    assert f'the newest sound one is {tmp_path / "epoch_1.pth"} (resume from it)' in message
+    assert finite_checkpoint(tmp_path / 'epoch_2.pth')  # finite, yet not sound
+
+    resumed = toy_config(tmp_path / 'resumed', max_epochs=2, resume=True,
+                         load_from=str(tmp_path / 'epoch_1.pth'),
+                         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.001)),
+                         param_scheduler=cfg.param_scheduler)
+    run_train(resumed)
+    log = next((tmp_path / 'resumed').glob('*/*.log')).read_text()
+    assert '--resume: optim_wrapper.optimizer.lr is 0.001 here and was 0.01 in the resumed ' \
+           'run; applied' in log
+    # epoch_1.pth holds the jumped rate 0.01 * 1000 = 10 (mmengine resumed with it); scaled by
+    # 0.001 / 0.01 it is 1, and the run stays finite
+    state = torch.load(tmp_path / 'resumed' / 'epoch_2.pth', map_location='cpu')
+    assert state['optimizer']['param_groups'][0]['lr'] == pytest.approx(1.0)
+    assert finite_checkpoint(tmp_path / 'resumed' / 'epoch_2.pth')
