@@ -48,7 +48,7 @@ from mona_mm.datasets.agreement import (
     check_evaluator_ground_truth,
     describe_test_loader,
 )
-from mona_mm.models.backbones.pretrained import load_checkpoint_file
+from mona_mm.models.backbones.pretrained import is_legacy_format, load_checkpoint_file
 from mona_mm.utils.config_keys import (
     log_convenience_keys,
     overridden_keys,
@@ -197,6 +197,8 @@ def _check_file(path: Optional[str], what: str) -> None:
         problem = checkpoint_file_problem(osp.expanduser(path))
         if problem:
             raise CheckpointFileError(f'The {what} {path} {problem}.')
+        if is_legacy_format(osp.expanduser(path)):  # no checksums: read it once to know
+            load_checkpoint_file(path, what)
 
 
 def set_resume(cfg: Config, resume: Optional[str]) -> Config:

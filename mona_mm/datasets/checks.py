@@ -205,7 +205,51 @@ class NamesItsFiles:
 
 
 class ChecksSegPairs(NamesItsFiles):
-    """Mixin for mmseg datasets: each sample's label map is checked when the sample is read."""
+    """Mixin for mmseg datasets: each sample's label map is checked when the sample is read, and
+    a val/test set's label values all before testing (a value beyond the classes counts wrongly
+    in the evaluation without a word)."""
+
+    def load_data_list(self) -> List[dict]:
+        """The host's sample list; in a val/test set (``test_mode``), every label map's values
+        checked against the classes first (one decode per map).
+
+        Raises:
+            ValueError: a label map with values beyond the classes (naming it).
+        """
+        data_list = super().load_data_list()
+        if self.test_mode and self.backend_args is None and not getattr(self, 'label_map', None):
+            for info in data_list:
+                if info.get('seg_map_path'):
+                    self._check_label_values(info['seg_map_path'])
+        return data_list
+
+    def _allowed_file_values(self) -> Tuple[int, int, int]:
+        """(lowest, highest, ignore) label values a file may hold."""
+        num_classes = len(self.metainfo['classes'])
+        ignore = getattr(self, 'ignore_index', 255)
+        if self.reduce_zero_label:  # 0 is unlabelled, k is class k - 1
+            return 0, num_classes, 255
+        return 0, num_classes - 1, ignore
+
+    def _check_label_values(self, path: str) -> None:
+        import numpy as np
+        low, high, ignore = self._allowed_file_values()
+        with Image.open(path) as img:
+            values = np.unique(np.asarray(img))
+        bad = [int(v) for v in values if (v < low or v > high) and v != ignore]
+        if bad:
+            self._label_error(path, bad)
+
+    def _label_error(self, path: str, file_values: List[int]) -> None:
+        low, high, ignore = self._allowed_file_values()
+        num_classes = len(self.metainfo['classes'])
+        raise ValueError(
+            f'{type(self).__name__}: the label map {path} has values {file_values[:10]} in the '
+            f'file, beyond the dataset\'s {num_classes} classes (file values '
+            f'{low + int(self.reduce_zero_label)}..{high}'
+            f'{", 0 unlabelled (reduce_zero_label)" if self.reduce_zero_label else ""}, and '
+            f'{ignore} ignored). Fix the labels, or set metainfo=dict(classes=...) to all '
+            f'classes and num_classes in the heads to their number.')
 
     def get_data_info(self, idx: int) -> dict:
         """The host's sample ``idx``, after :func:`check_seg_pair` on its files."""
@@ -233,14 +277,8 @@ class ChecksSegPairs(NamesItsFiles):
             bad = [v for v in values if (v < 0 or v >= num_classes) and v != ignore]
             if bad:
                 shift = 1 if self.reduce_zero_label else 0
-                path = self.get_data_info(idx).get('seg_map_path')
-                raise ValueError(
-                    f'{type(self).__name__}: the label map {path} has values '
-                    f'{[v + shift for v in bad][:10]} in the file, beyond the dataset\'s '
-                    f'{num_classes} classes (file values {shift}..{num_classes - 1 + shift}'
-                    f'{", 0 unlabelled (reduce_zero_label)" if shift else ""}, and {ignore} '
-                    f'ignored). Fix the labels, or set metainfo=dict(classes=...) to all '
-                    f'classes and num_classes in the heads to their number.')
+                self._label_error(self.get_data_info(idx).get('seg_map_path'),
+                                  [v + shift for v in bad])
 
 
 # ------------------------------------------------------------------------------------ COCO
@@ -283,7 +321,16 @@ def coco_polygon_problems(segmentation) -> List[Tuple[str, str]]:
         elif len(polygon) % 2:
             problems.append((f'polygon of {len(polygon)} coordinates, an odd number (mmdet '
                              f'drops it)', DROPPED))
+        elif _polygon_area(polygon) < 1e-3:
+            problems.append((f'polygon of {len(polygon) // 2} points enclosing no area (all on '
+                             f'a line: its mask is empty)', DROPPED))
     return problems
+
+
+def _polygon_area(polygon: Sequence[float]) -> float:
+    """The shoelace area of a flat ``[x1, y1, x2, y2, ...]`` polygon."""
+    xs, ys = polygon[0::2], polygon[1::2]
+    return abs(sum(xs[i] * ys[i - 1] - xs[i - 1] * ys[i] for i in range(len(xs)))) / 2
 
 
 def coco_annotation_problems(ann: dict, width: float, height: float,

@@ -5,6 +5,7 @@ built as the runner builds it: the settings of our tiny configs, through the hos
 import copy
 import json
 import logging
+import os
 import os.path as osp
 import re
 
@@ -65,7 +66,8 @@ def test_coco_dropped_annotations_are_reported_once_with_file_and_id(coco_root):
     images = []
     edit_json(path, lambda d: images.extend([
         add_annotation(d, 901, bbox=[10, 10, -4, 20]),  # negative width: mmdet drops it
-        add_annotation(d, 902, segmentation=[[10, 10, 30, 30]])]))  # 2 points: empty mask
+        add_annotation(d, 902, segmentation=[[10, 10, 30, 30]]),  # 2 points: empty mask
+        add_annotation(d, 906, segmentation=[[10, 10, 20, 20, 30, 30]])]))  # on a line
     # mmdet's scope first: mmengine warns when the default scope changes, and the scope an
     # earlier test left depends on the order tests run in
     init_default_scope('mmdet')
@@ -73,7 +75,8 @@ def test_coco_dropped_annotations_are_reported_once_with_file_and_id(coco_root):
         dataset = coco('train', coco_root)
     warnings = [text for level, text in records if level == logging.WARNING]
     assert len(warnings) == 1, records
-    assert f'2 annotation problems in {dataset.ann_file}' in warnings[0]
+    assert f'3 annotation problems in {dataset.ann_file}' in warnings[0]
+    assert f'id 906 (image {images[2]}): polygon of 3 points enclosing no area' in warnings[0]
     assert f'id 901 (image {images[0]}): box -4 x 20 (a width or height under one pixel' in \
         warnings[0]
     assert f'id 902 (image {images[1]}): polygon of 2 point(s) (at least 3' in warnings[0]
@@ -178,20 +181,24 @@ def test_an_image_that_cannot_be_decoded_is_named(coco_root, content, message):
         dataset[0]
 
 
-def test_segmentation_labels_beyond_the_classes_are_named(tmp_path):
+@pytest.mark.parametrize('split', ['val', 'train'])
+def test_segmentation_labels_beyond_the_classes_are_named(tmp_path, split):
     """ADE20K label maps with a value above its 150 classes (200): the loss failed with
-    'Target 199 is out of bounds' in training, and the evaluation counted it silently."""
+    'Target 199 is out of bounds' in training, and the evaluation counted it silently. A val/test
+    set is checked whole when it is built (before testing); a training sample when it is read."""
     import cv2
     import numpy as np
 
     from mona_mm.testing import make_synthetic_seg
-    make_synthetic_seg(str(tmp_path), 'ade20k', num_train=1, num_val=1)
-    dataset = build('upernet_swin-mona_tiny-ade20k.py', 'val', str(tmp_path) + '/', 'mmseg')
-    label_path = dataset.get_data_info(0)['seg_map_path']
+    info = make_synthetic_seg(str(tmp_path), 'ade20k', num_train=1, num_val=1)
+    folder = info['val_ann_dir' if split == 'val' else 'train_ann_dir']
+    label_path = osp.join(folder, sorted(os.listdir(folder))[0])
     label = cv2.imread(label_path, cv2.IMREAD_UNCHANGED)
     label[:4, :4] = 200
     cv2.imwrite(label_path, label.astype(np.uint8))
-    with pytest.raises(ValueError, match=re.escape(
-            f'CheckedADE20KDataset: the label map {label_path} has values [200] in the file, '
-            f"beyond the dataset's 150 classes (file values 1..150, 0 unlabelled")):
+    expected = re.escape(f'CheckedADE20KDataset: the label map {label_path} has values [200] in '
+                         f"the file, beyond the dataset's 150 classes (file values 1..150, 0 "
+                         f'unlabelled')
+    with pytest.raises(ValueError, match=expected):
+        dataset = build('upernet_swin-mona_tiny-ade20k.py', split, str(tmp_path) + '/', 'mmseg')
         dataset[0]

@@ -22,6 +22,9 @@ BROKEN = {
     'no tensors': ('dict', 'holds no state dict'),
     # one bit of a weight changed (a damaged copy): torch.load reads it without a word
     'flipped byte': ('flip', 'is corrupted: its record'),
+    # torch's legacy (pickle) format, cut short: torch said "Weights only load failed ...
+    # GLOBAL torch._utils._rebui was not an allowed global"
+    'legacy cut': ('legacy', "is in PyTorch's legacy format (a pickle, not a zip archive"),
 }
 
 
@@ -37,6 +40,11 @@ def broken_file(tmp_path, kind: str) -> str:
         data = bytearray(path.read_bytes())
         data[len(data) // 2] ^= 0x01  # inside a tensor's record
         path.write_bytes(bytes(data))
+    elif content == 'legacy':
+        torch.save({'model': microsoft_swin_state_dict(**TINY_SWIN)}, path,
+                   _use_new_zipfile_serialization=False)
+        data = path.read_bytes()
+        path.write_bytes(data[:len(data) // 2])
     elif content == 'dict':
         torch.save({'meta': {'note': 'no weights'}}, path)
     elif content is not None:
@@ -53,6 +61,19 @@ def test_pretrained_file_problems_name_the_file(tmp_path, kind):
     with pytest.raises(CheckpointFileError,
                        match=re.escape(f'The pretrained weights {path} {BROKEN[kind][1]}')):
         model.init_weights()
+
+
+def test_a_whole_legacy_format_file_loads(tmp_path):
+    """A legacy-format file of plain tensors is read (no checksums to check, but nothing
+    wrong with it)."""
+    path = tmp_path / 'legacy.pth'
+    weights = microsoft_swin_state_dict(seed=2, **TINY_SWIN)
+    torch.save({'model': weights}, path, _use_new_zipfile_serialization=False)
+    model = SwinMona(tuning='Mona', init_cfg=dict(type='Pretrained', checkpoint=str(path)),
+                     **TINY_SWIN)
+    model.init_weights()
+    torch.testing.assert_close(model.patch_embed.projection.weight,
+                               weights['patch_embed.proj.weight'])
 
 
 def test_init_cfg_as_a_list_loads(tmp_path):

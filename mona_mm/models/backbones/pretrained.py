@@ -134,6 +134,15 @@ def _damaged_record(path: str, size: int, mtime_ns: int) -> Optional[str]:
         return f'({type(e).__name__}: {e})'
 
 
+def is_legacy_format(path: str) -> bool:
+    """Whether a local file is in torch's legacy (pickle, pre-zip) checkpoint format."""
+    try:
+        with open(path, 'rb') as f:
+            return f.read(1) == b'\x80'
+    except OSError:
+        return False
+
+
 #: terminal colour codes (torch's weights-only refusal carries some)
 _ANSI = re.compile(r'\x1b\[[0-9;]*m')
 
@@ -169,6 +178,16 @@ def load_checkpoint_file(filename: str, what: str = 'checkpoint', map_location='
         # the whole of the reason (torch's weights-only refusal says on later lines which
         # global it met and how to allow it), without the terminal colour codes it may carry
         reason = _ANSI.sub('', str(e)).strip() or type(e).__name__
+        if not _REMOTE.match(filename) and is_legacy_format(osp.expanduser(filename)):
+            raise CheckpointFileError(
+                f'The {what} {filename} is in PyTorch\'s legacy format (a pickle, not a zip '
+                f'archive: torch before 1.6, or _use_new_zipfile_serialization=False) and could '
+                f'not be read: cut short (such a file has no checksums or end marker: copy or '
+                f'download it again), or holding more than plain tensors, which the weights-only '
+                f'loader refuses; if you trust the file, save it again in the current format: '
+                f'python -c "import torch; torch.save(torch.load(\'{filename}\', '
+                f'weights_only=False), \'{osp.splitext(filename)[0]}_zip.pth\')". torch said: '
+                f'{type(e).__name__}: {reason}') from e
         raise CheckpointFileError(f'The {what} {filename} could not be read '
                                   f'({type(e).__name__}: {reason}).') from e
     if not isinstance(checkpoint, dict):
