@@ -78,6 +78,47 @@ def allow_mmengine_checkpoints() -> bool:
     return True
 
 
+#: scope -> (upstream distribution, the OneDL fork's distribution) of the ``scope::`` bases
+FORK_DISTRIBUTIONS = {
+    'mmdet': ('mmdet', 'onedl-mmdetection'),
+    'mmseg': ('mmsegmentation', 'onedl-mmsegmentation'),
+    'mmrotate': ('mmrotate', 'onedl-mmrotate'),
+}
+
+
+def resolve_fork_config_scopes() -> list:
+    """Let ``mmseg::`` (and ``mmdet::``, ``mmrotate::``) base configs resolve on the OneDL fork.
+
+    mmengine maps a config scope to its distribution name (``MODULE2PACKAGE['mmseg'] =
+    'mmsegmentation'``) and looks that distribution up; the fork installs the same modules under
+    other distribution names (``onedl-mmsegmentation``), so ``mmseg::`` bases failed with
+    "mmsegmentation is not installed". Where the upstream distribution is absent and the fork's
+    is present (probed, not assumed from a version), the scope is pointed at the fork's.
+
+    Returns:
+        The scopes re-pointed (none on the upstream stack).
+    """
+    from importlib import metadata
+
+    from mmengine.config import utils
+
+    def installed(name: str) -> bool:
+        try:
+            metadata.distribution(name)
+            return True
+        except metadata.PackageNotFoundError:
+            return False
+
+    changed = []
+    for scope, (upstream, fork) in FORK_DISTRIBUTIONS.items():
+        if utils.MODULE2PACKAGE.get(scope) == upstream and not installed(upstream) and \
+                installed(fork):
+            utils.MODULE2PACKAGE[scope] = fork
+            changed.append(scope)
+    return changed
+
+
 def apply_all() -> None:
     """Apply the shims every host needs (called once by ``import mona_mm``)."""
     allow_mmengine_checkpoints()
+    resolve_fork_config_scopes()

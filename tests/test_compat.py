@@ -47,3 +47,30 @@ def test_weights_only_still_refuses_arbitrary_objects(tmp_path):
     with pytest.raises(Exception, match='Weights only load failed'):
         torch.load(path)
 
+
+
+def test_config_scopes_point_at_the_installed_stack():
+    """On the upstream stack the scopes keep their distributions; on the OneDL fork (other
+    distribution names, same modules) they are pointed at the fork's, and an ``mmseg::`` base
+    resolves on both."""
+    import os.path as osp
+    from importlib import metadata
+
+    from mmengine.config import Config, utils
+
+    from mona_mm.compat import FORK_DISTRIBUTIONS, resolve_fork_config_scopes
+    from tests.helpers import ROOT
+
+    def installed(name):
+        try:
+            metadata.distribution(name)
+            return True
+        except metadata.PackageNotFoundError:
+            return False
+
+    resolve_fork_config_scopes()  # idempotent: import mona_mm applied it already
+    for scope, (upstream, fork) in FORK_DISTRIBUTIONS.items():
+        expected = fork if not installed(upstream) and installed(fork) else upstream
+        assert utils.MODULE2PACKAGE[scope] == expected, scope
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'tiny', 'upernet_swin-mona_tiny-ade20k.py'))
+    assert cfg.model.decode_head.type == 'UPerHead'

@@ -5,6 +5,8 @@
 # Idempotent: finished steps are skipped, and the built mmcv wheel is kept, so a second run takes
 # seconds. Set PYTHON to choose the interpreter, TORCH_SPEC to choose the torch to install when
 # none is present (CUDA users: install torch for your CUDA first, then run this).
+# MONA_STACK=onedl installs the OneDL fork of the stack instead of the upstream pins
+# (requirements/onedl.txt; onedl-mmcv 2.3.6 built as mmcv is); see docs/install.md.
 # CUDA: with a CUDA build of torch and a visible GPU, or FORCE_CUDA=1 on a machine without one,
 # mmcv's CUDA ops are compiled too, by the nvcc on PATH (or CUDA_HOME's), for the architectures
 # in TORCH_CUDA_ARCH_LIST (default: the visible GPUs'); see docs/install.md.
@@ -13,7 +15,24 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 PY=${PYTHON:-python3}
 PIP="$PY -m pip"
-MMCV=2.1.0
+STACK=${MONA_STACK:-upstream}
+case "$STACK" in
+  upstream) MMCV_PKG=mmcv; MMCV=2.1.0; REQUIREMENTS=requirements.txt
+            OTHERS="onedl-mmengine onedl-mmcv onedl-mmdetection onedl-mmsegmentation onedl-mmrotate" ;;
+  onedl)    MMCV_PKG=onedl-mmcv; MMCV=2.3.6; REQUIREMENTS=requirements/onedl.txt
+            OTHERS="mmengine mmcv mmdet mmsegmentation mmrotate" ;;
+  *) echo "[install] MONA_STACK=$STACK: use upstream (default) or onedl." >&2; exit 1 ;;
+esac
+MMCV_SDIST=${MMCV_PKG//-/_}-$MMCV  # the sdist's name and folder: mmcv-2.1.0, onedl_mmcv-2.3.6
+PATCHES=$ROOT/tools/patches/mmcv-2.1.0  # apply to onedl-mmcv 2.3.6 too (offsets only)
+echo "[install] stack: $STACK ($MMCV_PKG $MMCV, $REQUIREMENTS)"
+# both stacks have the same module names: the other one's distributions must go first
+for dist in $OTHERS; do
+  if $PY -m pip show "$dist" >/dev/null 2>&1; then
+    echo "[install] removing $dist (the other stack: same modules)"
+    $PIP uninstall -y "$dist" >/dev/null
+  fi
+done
 
 echo "[install] python: $($PY --version 2>&1)"
 if ! $PY -c "import torch" 2>/dev/null; then
@@ -112,19 +131,20 @@ build_mmcv_patched() {
   else
     key=$key-cpu
   fi
-  dir=${MONA_MM_BUILD_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mona_mm}/mmcv-$MMCV-$key
-  src=$dir/mmcv-$MMCV
+  dir=${MONA_MM_BUILD_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mona_mm}/$MMCV_PKG-$MMCV-$key
+  src=$dir/$MMCV_SDIST
   mkdir -p "$dir/dist"
-  if ! ls "$dir"/dist/mmcv-$MMCV-*.whl >/dev/null 2>&1; then
+  if ! ls "$dir"/dist/"${MMCV_PKG//-/_}"-$MMCV-*.whl >/dev/null 2>&1; then
     if [ ! -f "$src/setup.py" ]; then
-      $PIP download --no-deps --no-binary :all: --no-build-isolation -d "$dir" "mmcv==$MMCV"
-      tar -xzf "$dir/mmcv-$MMCV.tar.gz" -C "$dir" --no-same-owner
+      $PIP download --no-deps --no-binary :all: --no-build-isolation -d "$dir" \
+        "$MMCV_PKG==$MMCV"
+      tar -xzf "$dir/$MMCV_SDIST.tar.gz" -C "$dir" --no-same-owner
     fi
     if ! command -v patch >/dev/null; then
       echo "[install] building mmcv $MMCV needs patch(1): install it (apt-get install patch)." >&2
       return 1
     fi
-    for patch in "$ROOT"/tools/patches/mmcv-$MMCV/*.patch; do
+    for patch in "$PATCHES"/*.patch; do
       [ -e "$patch" ] || continue
       if patch -d "$src" -p1 -R --dry-run --silent < "$patch" >/dev/null 2>&1; then
         continue  # applied by an earlier, interrupted run
@@ -132,12 +152,12 @@ build_mmcv_patched() {
       echo "[install] applying $(basename "$patch")"
       patch -d "$src" -p1 --forward --silent < "$patch"
     done
-    echo "[install] building mmcv $MMCV with ops in $src (objects kept there)"
+    echo "[install] building $MMCV_PKG $MMCV with ops in $src (objects kept there)"
     MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
       $PIP wheel --no-build-isolation --no-deps --no-cache-dir -w "$dir/dist" "$src"
   fi
-  $PIP uninstall -y mmcv >/dev/null 2>&1 || true  # e.g. a CPU-only build of the same version
-  $PIP install "$dir"/dist/mmcv-$MMCV-*.whl
+  $PIP uninstall -y "$MMCV_PKG" >/dev/null 2>&1 || true  # e.g. a CPU-only build of it
+  $PIP install "$dir"/dist/"${MMCV_PKG//-/_}"-$MMCV-*.whl
 }
 
 if [ "$WITH_CUDA" = 1 ]; then
@@ -148,15 +168,16 @@ else
   HAVE_MMCV="import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV'"
 fi
 if $PY -c "$HAVE_MMCV" 2>/dev/null; then
-  echo "[install] mmcv $MMCV with ops already installed"
+  echo "[install] $MMCV_PKG $MMCV with ops already installed"
 elif [ "$WITH_CUDA" = 1 ] || [ "$NEEDS_CXX20" = 1 ]; then
   build_mmcv_patched
 else
   # Builds the CPU ops. About 15-35 minutes on 2 cores the first time; pip caches the wheel for
   # the next time.
-  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} $PIP install --no-build-isolation "mmcv==$MMCV"
+  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} $PIP install --no-build-isolation \
+    "$MMCV_PKG==$MMCV"
 fi
 
-$PIP install -r requirements.txt
+$PIP install -r "$REQUIREMENTS"
 $PIP install --no-build-isolation --no-deps -e .
-$PY -c "import mona_mm; print('[install] mona_mm', mona_mm.__version__, 'ready')"
+$PY -c "import mona_mm; print('[install] mona_mm', mona_mm.__version__, 'ready ($STACK stack)')"
