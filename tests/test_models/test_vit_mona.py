@@ -473,7 +473,7 @@ def test_mmseg_structure_and_freezing_arguments_mean_mmsegs(shared):
     """``patch_norm``, ``patch_bias``, ``pre_norm`` and ``frozen_exclude`` (mmseg's SAN sets the
     last three) build mmseg's structure: its state dict loads strictly, the same parameters
     are trainable (by mmseg's names) and the outputs are mmseg's."""
-    from mona_mm.models.backbones.vit_mona import mmseg_param_name
+    from mona_mm.models.backbones.vit_checkpoint import mmseg_param_name
     torch.manual_seed(0)
     stock = VisionTransformer(
         img_size=TINY['img_size'], patch_size=TINY['patch_size'], embed_dims=TINY['embed_dims'],

@@ -35,18 +35,30 @@ from .pretrained import resize_grid, split_backbone_prefix
 # keys that no dense-prediction backbone uses
 _CLASSIFIER_ONLY = ('head.', 'head_dist.', 'fc_norm.', 'decoder_', 'mask_token', 'dist_token')
 
-# mmseg's VisionTransformer (and its vit2mmseg converter) -> timm's names
-_FROM_MMSEG = [
-    (r'^patch_embed\.projection\.', 'patch_embed.proj.'),
-    (r'^layers\.(\d+)\.ln1\.', r'blocks.\1.norm1.'),
-    (r'^layers\.(\d+)\.ln2\.', r'blocks.\1.norm2.'),
-    (r'^layers\.(\d+)\.attn\.attn\.in_proj_(weight|bias)$', r'blocks.\1.attn.qkv.\2'),
-    (r'^layers\.(\d+)\.attn\.attn\.out_proj\.', r'blocks.\1.attn.proj.'),
-    (r'^layers\.(\d+)\.ffn\.layers\.0\.0\.', r'blocks.\1.mlp.fc1.'),
-    (r'^layers\.(\d+)\.ffn\.layers\.1\.', r'blocks.\1.mlp.fc2.'),
-    (r'^ln1\.', 'norm.'),
-    (r'^ln_pre\.', 'norm_pre.'),  # pre_norm=True (CLIP-style ViTs, mmseg's SAN)
+# ViTMona's (timm's) names and those of mmseg's VisionTransformer (and its vit2mmseg converter);
+# {i} is a block index
+_MMSEG_NAMES = [
+    ('patch_embed.proj.', 'patch_embed.projection.'),
+    ('blocks.{i}.norm1.', 'layers.{i}.ln1.'),
+    ('blocks.{i}.norm2.', 'layers.{i}.ln2.'),
+    ('blocks.{i}.attn.qkv.weight', 'layers.{i}.attn.attn.in_proj_weight'),
+    ('blocks.{i}.attn.qkv.bias', 'layers.{i}.attn.attn.in_proj_bias'),
+    ('blocks.{i}.attn.proj.', 'layers.{i}.attn.attn.out_proj.'),
+    ('blocks.{i}.mlp.fc1.', 'layers.{i}.ffn.layers.0.0.'),
+    ('blocks.{i}.mlp.fc2.', 'layers.{i}.ffn.layers.1.'),
+    ('norm.', 'ln1.'),  # the final norm
+    ('norm_pre.', 'ln_pre.'),  # pre_norm=True (CLIP-style ViTs, mmseg's SAN)
 ]
+
+
+def _rule(src: str, dst: str) -> Tuple[str, str]:
+    """A ``re.sub`` rule renaming the key (or prefix, ending with '.') ``src`` to ``dst``."""
+    pattern = '^' + re.escape(src).replace(re.escape('{i}'), r'(\d+)')
+    return pattern + ('' if src.endswith('.') else '$'), dst.replace('{i}', r'\1')
+
+
+_FROM_MMSEG = [_rule(mmseg, ours) for ours, mmseg in _MMSEG_NAMES]
+_TO_MMSEG = [_rule(ours, mmseg) for ours, mmseg in _MMSEG_NAMES]
 # DINOv2's training checkpoints group blocks in chunks for FSDP: blocks.<chunk>.<index>.
 _CHUNKED_BLOCK = re.compile(r'^blocks\.\d+\.(\d+)\.')
 
@@ -59,6 +71,12 @@ def _rename(state_dict: Dict[str, torch.Tensor],
             key = re.sub(pattern, repl, key)
         out[key] = value
     return out
+
+
+def mmseg_param_name(name: str) -> str:
+    """The name mmseg's ``VisionTransformer`` gives parameter ``name`` of ViTMona (itself where
+    mmseg has the same name or none)."""
+    return next(iter(_rename({name: None}, _TO_MMSEG)))
 
 
 def mae_sincos_pos_embed(embed_dims: int, grid: int) -> torch.Tensor:

@@ -26,7 +26,6 @@ embedding; 1 also the position embedding, the class token, the register tokens a
 pre-norm; k >= 2 also blocks 0..k-2. mmseg's ``frozen_exclude`` freezes by name on top.
 """
 import math
-import re
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -50,6 +49,7 @@ from .vit_checkpoint import (
     POS_EMBED_RESIZE_RULES,
     check_vit_options,
     family_resize_rule,
+    mmseg_param_name,
     resize_pos_embed,
     vit_to_backbone_keys,
 )
@@ -223,28 +223,6 @@ def check_vit_arguments(img_size, with_cls_token: bool, output_cls_token: bool,
                          'has two layers (num_fcs=2, mmseg\'s default), which the checkpoints '
                          'hold.')
     return size
-
-
-#: ViTMona's names -> mmseg's VisionTransformer's (the inverse of vit_checkpoint's mapping)
-_TO_MMSEG = [
-    (r'^patch_embed\.proj\.', 'patch_embed.projection.'),
-    (r'^blocks\.(\d+)\.norm1\.', r'layers.\1.ln1.'),
-    (r'^blocks\.(\d+)\.norm2\.', r'layers.\1.ln2.'),
-    (r'^blocks\.(\d+)\.attn\.qkv\.(weight|bias)$', r'layers.\1.attn.attn.in_proj_\2'),
-    (r'^blocks\.(\d+)\.attn\.proj\.', r'layers.\1.attn.attn.out_proj.'),
-    (r'^blocks\.(\d+)\.mlp\.fc1\.', r'layers.\1.ffn.layers.0.0.'),
-    (r'^blocks\.(\d+)\.mlp\.fc2\.', r'layers.\1.ffn.layers.1.'),
-    (r'^norm\.', 'ln1.'),
-    (r'^norm_pre\.', 'ln_pre.'),
-]
-
-
-def mmseg_param_name(name: str) -> str:
-    """The name mmseg's ``VisionTransformer`` gives parameter ``name`` of ViTMona (itself where
-    mmseg has the same name or none)."""
-    for pattern, repl in _TO_MMSEG:
-        name = re.sub(pattern, repl, name)
-    return name
 
 
 @MODELS.register_module()
