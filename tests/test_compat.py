@@ -30,6 +30,10 @@ def test_mmengine_checkpoint_loads_under_weights_only(tmp_path):
     assert ckpt['param_schedulers'][0]['milestones'][8] == 1
 
 
+@pytest.mark.skipif(
+    hasattr(__import__('mmengine.runner.checkpoint', fromlist=['x']), '_safe_torch_load'),
+    reason='this mmengine (the OneDL fork, 0.10.12) loads its checkpoints itself, falling back to '
+           'weights_only=False: the failure the shim is for does not happen')
 def test_mmengine_checkpoint_fails_without_the_shim(tmp_path):
     path = tmp_path / 'epoch_1.pth'
     _mmengine_like_checkpoint(path)
