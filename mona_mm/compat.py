@@ -118,7 +118,37 @@ def resolve_fork_config_scopes() -> list:
     return changed
 
 
+def keep_safe_globals_after_mmengine_loads() -> bool:
+    """Keep :func:`allow_mmengine_checkpoints`'s registration after mmengine's own loads.
+
+    mmengine 0.10.12 (the OneDL fork) loads each checkpoint inside
+    ``torch.serialization.safe_globals(its list)``, and that context removes every listed global
+    when it exits, including those registered before it (numpy's ``_reconstruct``,
+    ``ndarray``, ``HistoryBuffer``): after any mmengine load, a plain ``torch.load`` of an
+    mmengine checkpoint failed (18 tests on the fork). Here the registration is renewed after each
+    of its loads. Applies only where mmengine has that loader (probed).
+
+    Returns:
+        True where it applies.
+    """
+    from mmengine.runner import checkpoint
+    original = getattr(checkpoint, '_safe_torch_load', None)
+    if original is None or getattr(original, 'keeps_safe_globals', False):
+        return original is not None
+
+    def _safe_torch_load(*args, **kwargs):
+        try:
+            return original(*args, **kwargs)
+        finally:
+            allow_mmengine_checkpoints()
+
+    _safe_torch_load.keeps_safe_globals = True
+    checkpoint._safe_torch_load = _safe_torch_load
+    return True
+
+
 def apply_all() -> None:
     """Apply the shims every host needs (called once by ``import mona_mm``)."""
     allow_mmengine_checkpoints()
+    keep_safe_globals_after_mmengine_loads()
     resolve_fork_config_scopes()

@@ -78,3 +78,14 @@ def test_config_scopes_point_at_the_installed_stack():
         assert utils.MODULE2PACKAGE[scope] == expected, scope
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'tiny', 'upernet_swin-mona_tiny-ade20k.py'))
     assert cfg.model.decode_head.type == 'UPerHead'
+
+
+def test_a_plain_load_works_after_mmengine_loaded_a_checkpoint(tmp_path):
+    """mmengine 0.10.12 (the fork) unregisters our allowed globals after each of its loads;
+    the shim renews them there (no-op upstream): on both stacks a plain ``torch.load`` of an
+    mmengine checkpoint works after mmengine has loaded one."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    path = tmp_path / 'epoch_1.pth'
+    _mmengine_like_checkpoint(path)
+    CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
+    assert 'message_hub' in torch.load(path, map_location='cpu')

@@ -157,7 +157,9 @@ def load_checkpoint_file(filename: str, what: str = 'checkpoint', map_location='
         what: What the file is, for the message ('pretrained weights', 'delta checkpoint' ...).
         map_location: As ``torch.load``.
         weights_only: False to unpickle arbitrary objects (only for files you trust: the
-            checkpoints of old OpenMMLab versions hold mmcv objects); None: torch's default.
+            checkpoints of old OpenMMLab versions hold mmcv objects); None: a local file is read
+            weights-only (the types mmengine writes allowed, ``mona_mm.compat``), a URL through
+            mmengine's loader.
 
     Raises:
         CheckpointFileError: The file is missing, empty, truncated, not a checkpoint, unreadable
@@ -171,6 +173,11 @@ def load_checkpoint_file(filename: str, what: str = 'checkpoint', map_location='
         if weights_only is False:
             checkpoint = torch.load(osp.expanduser(filename), map_location=map_location,
                                     weights_only=False)
+        elif not _REMOTE.match(filename):
+            # weights only, always: mmengine 0.10.12 (the OneDL fork) falls back to unpickling
+            # anything when that fails, which would run a checkpoint's code without a word
+            checkpoint = torch.load(osp.expanduser(filename), map_location=map_location,
+                                    weights_only=True)
         else:
             checkpoint = CheckpointLoader.load_checkpoint(filename, map_location=map_location,
                                                           logger=logger)
