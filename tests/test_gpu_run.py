@@ -19,7 +19,7 @@ def test_dry_run_prints_every_table():
                          timeout=600, cwd=ROOT, env=dict(os.environ, PYTHONWARNINGS='ignore'))
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     text = out.stdout
-    assert re.match(r'device cpu .*, torch \S+, mmengine \S+, python \S+', text)
+    assert re.search(r'^device cpu .*, torch \S+, mmengine \S+, python \S+', text, re.M)
     for name in ('Swin backbone small Swin', 'UperNet small Swin'):
         assert f'## training step, {name}, 64x64, batch 2, fp32, eager and captured' in text
     for method in ('Full', 'Fixed', 'LoRA', 'Adapter', 'Mona'):
