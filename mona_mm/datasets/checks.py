@@ -468,9 +468,8 @@ def quad_problem(coords: Sequence[float]) -> Optional[str]:
         return f'a coordinate is not a finite number ({list(coords)})'
     if len(coords) != 8:  # another box type: only its finiteness is checked
         return None
-    xs, ys = coords[0::2], coords[1::2]
-    area = abs(sum(xs[i] * ys[i - 3] - xs[i - 3] * ys[i] for i in range(4))) / 2
-    if area < 1e-3:  # the shoelace area
+    area = _polygon_area(coords)
+    if area < 1e-3:
         return (f'the four points enclose no area ({area:g} square pixels): no rotated box can '
                 f'be made of them')
     return None
