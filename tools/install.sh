@@ -4,7 +4,8 @@
 #   mmrotate, pycocotools, test tools -> mona_mm in editable mode.
 # Idempotent: finished steps are skipped, and the built mmcv wheel is kept, so a second run takes
 # seconds. Set PYTHON to choose the interpreter, TORCH_SPEC to choose the torch to install when
-# none is present (CUDA users: install torch for your CUDA first, then run this).
+# none is present (default torch==2.13.0; the fork: torch==2.14.1 torchvision==0.29.1, since its
+# mmrotate imports torchvision). CUDA users: install torch for your CUDA first, then run this.
 # MONA_STACK=onedl installs the OneDL fork of the stack instead of the upstream pins
 # (requirements/onedl.txt; onedl-mmcv 2.3.6 built as mmcv is); see docs/install.md.
 # CUDA: with a CUDA build of torch and a visible GPU, or FORCE_CUDA=1 on a machine without one,
@@ -36,9 +37,36 @@ done
 
 echo "[install] python: $($PY --version 2>&1)"
 if ! $PY -c "import torch" 2>/dev/null; then
-  $PIP install "${TORCH_SPEC:-torch==2.13.0}"
+  # The fork's mmrotate imports torchvision, and PyPI's torchvision imports only beside the torch
+  # it was built with (not beside the CPU torch 2.13.0 file): that stack's default is a pair.
+  case "$STACK" in
+    upstream) DEFAULT_TORCH="torch==2.13.0" ;;
+    onedl)    DEFAULT_TORCH="torch==2.14.1 torchvision==0.29.1" ;;
+  esac
+  # shellcheck disable=SC2086  # TORCH_SPEC may name several requirements
+  $PIP install ${TORCH_SPEC:-$DEFAULT_TORCH}
 fi
 echo "[install] torch $($PY -c 'import torch; print(torch.__version__, "cuda" if torch.cuda.is_available() else "cpu")')"
+if [ "$STACK" = onedl ]; then
+  # onedl-mmrotate 1.2.1 imports torchvision (mmrotate/models/detectors/h2rbox_v2.py) without
+  # declaring it. Without one that imports, every rotated-detection model fails to build.
+  if ! $PY -m pip show torchvision >/dev/null 2>&1; then
+    TORCHVISION=$($PY -c "import torch; print('torchvision==0.%d.*' % (15 + int(torch.__version__.split('.')[1])))")
+    echo "[install] the fork's mmrotate imports torchvision: installing $TORCHVISION (pairs with this torch)"
+    $PIP install "$TORCHVISION" && OURS=1 || true
+  fi
+  if ! TV_ERROR=$($PY -c "import torchvision" 2>&1); then
+    # one that this run installed and that does not import is removed again
+    [ -z "${OURS:-}" ] || $PIP uninstall -y torchvision >/dev/null
+    echo "[install] the fork's mmrotate imports torchvision, and torchvision does not import beside" \
+         "torch $($PY -c 'import torch; print(torch.__version__)'): ${TV_ERROR##*$'\n'}" >&2
+    echo "[install] install a torch and torchvision built together first, e.g." \
+         "'pip install torch==2.14.1 torchvision==0.29.1' (or your CUDA's pair from pytorch.org)," \
+         "then rerun; or use the upstream stack (no MONA_STACK)." >&2
+    exit 1
+  fi
+  echo "[install] torchvision $($PY -c 'import torchvision; print(torchvision.__version__)')"
+fi
 
 $PIP install -r requirements/build.txt
 

@@ -2,37 +2,86 @@
 
 Applied by importing :mod:`mona_mm.rotate` (our tools do it for configs whose ``default_scope`` is
 ``mmrotate``), not by ``import mona_mm``: detection and segmentation users get none of these
-patches, and need not have mmrotate installed. Each has its reason and a test in
-tests/test_compat.py; none patches an installed file; all are idempotent.
+patches, and need not have mmrotate installed. Each applies only where the installed mmrotate has
+the problem, found by reading its source before importing it (the OneDL fork's onedl-mmrotate
+1.2.1 has neither import problem). Each has its reason and a test in
+tests/test_rotate/test_compat.py; none patches an installed file; all are idempotent.
 """
 import collections
 import collections.abc
 import contextlib
 import importlib
 import importlib.util
+import os
+import re
 import sys
 from multiprocessing.pool import ThreadPool
-from typing import Iterator, List, Optional
+from typing import Iterable, Iterator, List, Optional
 
 _ABC_ALIASES = ('Sequence', 'Mapping', 'MutableMapping', 'Iterable', 'Callable')
 
 
-def alias_collections_abc() -> List[str]:
-    """Python >= 3.10 removed ``collections.Sequence`` & co.
+def mmrotate_root() -> Optional[str]:
+    """The folder of the installed mmrotate package, found without importing it (or None)."""
+    spec = importlib.util.find_spec('mmrotate')
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return list(spec.submodule_search_locations)[0]
 
-    mmrotate 1.0.0rc1 does ``from collections import Sequence``
-    (mmrotate/models/detectors/refine_single_stage.py), which raises ImportError. We put the
-    ``collections.abc`` classes back under their old names (only where they are absent).
+
+def collections_names_imported(root: Optional[str]) -> List[str]:
+    """The ``collections.abc`` names that a package's modules import from ``collections``.
+
+    Python >= 3.10 removed them from ``collections``; mmrotate 1.0.0rc1 still does
+    ``from collections import Sequence`` (models/detectors/refine_single_stage.py).
+    """
+    found = set()
+    if root is None:
+        return []
+    statement = re.compile(r'^\s*from\s+collections\s+import\s+\(?([^)\n]*)', re.M)
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith('.')]  # .mim: configs and tools
+        for name in files:
+            if not name.endswith('.py'):
+                continue
+            with open(os.path.join(folder, name), encoding='utf-8', errors='replace') as f:
+                for match in statement.finditer(f.read()):
+                    names = (n.split(' as ')[0].strip() for n in match.group(1).split(','))
+                    found.update(n for n in names if n in _ABC_ALIASES)
+    return sorted(found)
+
+
+def alias_collections_abc(names: Iterable[str] = _ABC_ALIASES) -> List[str]:
+    """Put the ``collections.abc`` classes back under their old names in ``collections``.
+
+    Only where absent; :func:`import_mmrotate` asks for the names mmrotate imports, none on a
+    mmrotate that imports none.
 
     Returns:
         The names that were added.
     """
     added = []
-    for name in _ABC_ALIASES:
+    for name in names:
         if not hasattr(collections, name):
             setattr(collections, name, getattr(collections.abc, name))
             added.append(name)
     return added
+
+
+def mmdet_cap_of(root: Optional[str]) -> Optional[str]:
+    """The newest mmdet version that mmrotate's ``__init__`` asserts, or None where it asserts none.
+
+    mmrotate 1.0.0rc1 asserts ``mmdet <= 3.1.0``; onedl-mmrotate asserts nothing.
+    """
+    if root is None:
+        return None
+    try:
+        with open(os.path.join(root, '__init__.py'), encoding='utf-8') as f:
+            source = f.read()
+    except OSError:
+        return None
+    match = re.search(r'^mmdet_maximum_version\s*=\s*[\'"]([^\'"]+)[\'"]', source, re.M)
+    return match.group(1) if match else None
 
 
 @contextlib.contextmanager
@@ -53,14 +102,28 @@ def mmdet_version_presented_as(version: str) -> Iterator[None]:
         mmdet.__version__ = real
 
 
-def import_mmrotate():
-    """Import mmrotate 1.0.0rc1 on our stack (both shims above), or return None if absent."""
-    if importlib.util.find_spec('mmrotate') is None:
+def mmdet_presented_version() -> Optional[str]:
+    """The version mmrotate's import is shown: its cap where the installed mmdet is newer."""
+    cap = mmdet_cap_of(mmrotate_root())
+    if cap is None:
         return None
-    alias_collections_abc()
+    import mmdet
+    from mmengine.utils import digit_version
+    return cap if digit_version(mmdet.__version__) > digit_version(cap) else None
+
+
+def import_mmrotate():
+    """Import the installed mmrotate with the shims it needs (above), or return None if absent."""
+    root = mmrotate_root()
+    if root is None:
+        return None
     if 'mmrotate' in sys.modules:
         return sys.modules['mmrotate']
-    with mmdet_version_presented_as('3.1.0'):
+    alias_collections_abc(collections_names_imported(root))
+    presented = mmdet_presented_version()
+    if presented is None:
+        return importlib.import_module('mmrotate')
+    with mmdet_version_presented_as(presented):
         return importlib.import_module('mmrotate')
 
 
