@@ -10,7 +10,6 @@ Lines mmrotate reads but cannot train on are named the same way: a coordinate th
 ``CheckedSTARDataset`` is ``STARDataset`` (48 classes) with the same check.
 """
 import glob
-import inspect
 import os.path as osp
 from typing import List
 
@@ -19,23 +18,18 @@ from mmrotate.registry import DATASETS
 
 from mona_mm.datasets.checks import find_dota_problem, quad_problem
 
-from .star import STARDataset
+from .star import STARDataset, dota_kwargs
 
 
 class NamesBadLabelLines:
     """Mixin for ``DOTADataset`` subclasses: a label line mmrotate cannot read is named.
 
-    ``img_shape`` (the patches' size, which mmrotate 1.0.0rc1's ``DOTADataset`` records for each
-    sample) is passed on where the installed ``DOTADataset`` takes it; onedl-mmrotate 1.2's
-    reads each image's size itself and refuses the argument, so there it is left out (probed
-    from the signature, so that one config serves both).
+    ``img_shape`` is passed on where the installed ``DOTADataset`` takes it
+    (:func:`~mona_mm.rotate.star.dota_kwargs`).
     """
 
     def __init__(self, *args, **kwargs) -> None:
-        if 'img_shape' in kwargs and 'img_shape' not in inspect.signature(
-                DOTADataset.__init__).parameters:
-            kwargs.pop('img_shape')
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **dota_kwargs(kwargs))
 
     def load_data_list(self) -> List[dict]:
         """mmrotate's sample list; its errors on a bad label line name the file and line.

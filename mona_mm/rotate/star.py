@@ -11,6 +11,8 @@ mmrotate's ``DOTADataset`` with STAR's classes, in the order of STAR-MMRotate's 
 Importing :mod:`mona_mm.rotate` registers ``STARDataset`` in mmrotate's ``DATASETS`` registry,
 after the shims without which mmrotate 1.0.0rc1 does not import on our stack.
 """
+import inspect
+
 from mmrotate.datasets import DOTADataset
 from mmrotate.registry import DATASETS
 
@@ -38,13 +40,26 @@ STAR_PALETTE = [
 ]
 
 
+def dota_kwargs(kwargs: dict) -> dict:
+    """``kwargs`` for the installed ``DOTADataset``: ``img_shape`` only where it takes one.
+
+    mmrotate 1.0.0rc1's ``DOTADataset`` records ``img_shape`` (the patches' size) for each sample;
+    onedl-mmrotate 1.2's reads each image's size itself and refuses the argument. Probed from the
+    signature, so that one config serves both.
+    """
+    if 'img_shape' not in inspect.signature(DOTADataset.__init__).parameters:
+        kwargs.pop('img_shape', None)
+    return kwargs
+
+
 @DATASETS.register_module()
 class STARDataset(DOTADataset):
     """STAR's 48-class oriented-detection set, read from DOTA-style label files.
 
     Arguments are those of mmrotate's ``DOTADataset``: ``ann_file`` is a folder of ``*.txt``
     label files (``''`` to list the ``*.png`` of ``data_prefix['img_path']`` without labels),
-    ``img_shape`` the patch size recorded as height and width, ``diff_thr`` the difficulty above
+    ``img_shape`` the patch size recorded as height and width (left out where the installed
+    mmrotate takes none: :func:`dota_kwargs`), ``diff_thr`` the difficulty above
     which objects are ignored. A class name outside :data:`STAR_CLASSES` in a label file raises
     ``KeyError`` while loading.
 
@@ -54,3 +69,6 @@ class STARDataset(DOTADataset):
     """
 
     METAINFO = {'classes': STAR_CLASSES, 'palette': STAR_PALETTE}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **dota_kwargs(kwargs))

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import mona_mm.rotate  # noqa: F401  (mmrotate's import shims; import mona_mm leaves them out)
+from mona_mm.rotate.star import dota_kwargs
 from mona_mm.testing import DOTA_DEFAULT_CLASSES, make_synthetic_dota
 from tests.helpers import ROOT, run
 
@@ -151,9 +152,10 @@ def test_split_tool_makes_what_the_configs_read(tmp_path):
                '124', '--save-dir', str(tmp_path / 'split' / 'trainval'), '--save-ext', '.png',
                '--nproc', '1'], tmp_path, timeout=300)
     assert 'Total images number: 18' in out  # 300 px, windows of 128 every 96 px: 3 x 3 each
-    ds = DOTADataset(data_root=str(tmp_path / 'split'), ann_file='trainval/annfiles/',
-                     data_prefix=dict(img_path='trainval/images/'), img_shape=(128, 128),
-                     pipeline=[], lazy_init=False)
+    ds = DOTADataset(**dota_kwargs(dict(  # img_shape where mmrotate takes it (1.0.0rc1)
+        data_root=str(tmp_path / 'split'), ann_file='trainval/annfiles/',
+        data_prefix=dict(img_path='trainval/images/'), img_shape=(128, 128), pipeline=[],
+        lazy_init=False)))
     assert len(ds) == 18  # filter_empty_gt is off outside training: every patch is listed
     found = 0
     for i in range(len(ds)):

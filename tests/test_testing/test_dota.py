@@ -9,6 +9,7 @@ import pytest
 from shapely.geometry import Polygon, box
 
 import mona_mm.rotate  # noqa: F401  (mmrotate's import shims; import mona_mm leaves them out)
+from mona_mm.rotate.star import dota_kwargs
 from mona_mm.testing import DOTA_DEFAULT_CLASSES, STAR_DEFAULT_CLASSES, make_synthetic_dota
 from mona_mm.testing.scenes import ASPECT_RATIOS, PALETTE
 from tests.helpers import all_files
@@ -168,9 +169,10 @@ def test_mmrotate_dota_dataset_reads_it(dota):
     dota_classes = DOTADataset.METAINFO['classes']
     assert set(DOTA_DEFAULT_CLASSES) <= set(dota_classes)
     for split in ('trainval', 'val'):
-        ds = DOTADataset(data_root=dota['data_root'], ann_file=f'{split}/annfiles/',
-                         data_prefix=dict(img_path=f'{split}/images/'), img_shape=(128, 128),
-                         pipeline=[], lazy_init=False)
+        ds = DOTADataset(**dota_kwargs(dict(  # img_shape where mmrotate takes it (1.0.0rc1)
+            data_root=dota['data_root'], ann_file=f'{split}/annfiles/',
+            data_prefix=dict(img_path=f'{split}/images/'), img_shape=(128, 128), pipeline=[],
+            lazy_init=False)))
         infos = [ds.get_data_info(i) for i in range(len(ds))]
         assert len(infos) == dota[f'num_{split}_images']
         instances = [inst for info in infos for inst in info['instances']]
