@@ -3,8 +3,10 @@
 #   bash tools/run_suite_onedl.sh [VENV_DIR]        (default .venv-onedl, beside .venv)
 # It installs the fork with the README's command and its switch (MONA_STACK=onedl), runs the
 # README's test command there, prints pytest's summary and the install and suite times, and exits
-# with pytest's status. The first run builds onedl-mmcv from source (about 35 minutes on 2 cores);
-# later runs reuse the built wheel. Not a CI step (docs/install.md says why).
+# with pytest's status. Where no torch is installed the fork's default pair is installed (torch
+# 2.14.1 + torchvision 0.29.1, since the fork's mmrotate imports torchvision). The first run builds
+# onedl-mmcv from source (about 14 minutes for the whole install on 2 cores); later runs reuse the
+# built wheel. .ci/run runs it after the upstream suite (docs/install.md has the times).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${1:-.venv-onedl}
