@@ -1,6 +1,7 @@
 """Training and inference cost of every tuning method, side by side, as ratios.
 
-    python benchmarks/bench_tuning.py                      # Swin-T backbone, Mask R-CNN, UperNet
+    python benchmarks/bench_tuning.py                      # Swin-T, ViT-S, Mask R-CNN, UperNet
+    python benchmarks/bench_tuning.py --task vit-backbone --size 224 --count   # ViT-S counts
     python benchmarks/bench_tuning.py --task upernet --size 512 --batch 2 --device cuda --amp
     python benchmarks/bench_tuning.py --tiny               # seconds; what the test suite runs
     python benchmarks/bench_tuning.py --plot bench.png     # also a chart of the ratios to Full
@@ -104,7 +105,8 @@ def main() -> None:
                                             warmup=0 if args.tiny else 1, device=args.device,
                                             amp=args.amp, count=args.count)
         results[task] = rows
-        print(f'\n## training step, {task}, Swin-T, {args.size}x{args.size}, batch {args.batch}'
+        print(f'\n## training step, {task}, {tuning_cost.backbone_name(task)}, {args.size}x'
+              f'{args.size}, batch {args.batch}'
               f'{precision}')
         print(table(rows, TRAIN_COLUMNS))
         if args.count:
@@ -116,7 +118,7 @@ def main() -> None:
     print(f'\n## inference, Swin-T backbone, {args.size}x{args.size}, batch 1{precision}')
     print(table(rows, INFER_COLUMNS))
     if args.plot:
-        setting = (f'Swin-T, {args.size}x{args.size}, batch {args.batch}{precision}; '
+        setting = (f'{args.size}x{args.size}, batch {args.batch}{precision}; '
                    + ', '.join(environment(args.device).split(', ')[:2]))  # device, threads
         plot.plot_training(results, args.plot, setting)
         print(f'\nchart: {args.plot}')

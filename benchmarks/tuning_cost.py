@@ -28,7 +28,7 @@ from mmengine.hub import get_config
 from mmengine.model import BaseModel
 
 from mona_mm.layers import MonaLayer
-from mona_mm.models import SwinMona, merge_adapters
+from mona_mm.models import SwinMona, ViTMona, merge_adapters
 from mona_mm.runner import build_model
 from mona_mm.tuning import available_methods
 
@@ -37,11 +37,17 @@ from .op_count import PHASES, StepCount, count_step
 
 #: Swin-T, as in the host libraries' Swin-T detection and segmentation configs
 SWIN_T = dict(arch='tiny', drop_path_rate=0.2)
+#: ViT-S (DeiT-S's shape: 384 wide, 12 blocks, 6 heads), its grid fitted to the input size
+VIT_S = dict(arch='small', drop_path_rate=0.1)
+
+#: the backbone tasks: the backbone alone with a stand-in loss, the part a tuning method changes
+BACKBONES = {'backbone': (SwinMona, SWIN_T, 'Swin-T'), 'vit-backbone': (ViTMona, VIT_S, 'ViT-S')}
 
 #: task -> the host library's Swin-T config whose model is measured (its backbone replaced by a
-#: tuned SwinMona); ``backbone`` is the Swin-T backbone alone, the part a tuning method changes
+#: tuned SwinMona); None for the backbone tasks (:data:`BACKBONES`)
 TASKS: Dict[str, Optional[str]] = {
     'backbone': None,
+    'vit-backbone': None,
     'mask-rcnn': 'mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco.py',
     'upernet': 'mmseg::swin/swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py',
 }
@@ -77,8 +83,13 @@ def parse_method(name: str) -> Tuple[str, str]:
     return base, variant
 
 
+def backbone_name(task: str) -> str:
+    """The backbone a task's model has: ``Swin-T`` or ``ViT-S``."""
+    return BACKBONES[task][2] if task in BACKBONES else 'Swin-T'
+
+
 class BackboneLoss(BaseModel):
-    """The Swin-T backbone with a stand-in loss: the mean square of every output level."""
+    """A backbone with a stand-in loss: the mean square of every output level."""
 
     def __init__(self, backbone: nn.Module) -> None:
         super().__init__()
@@ -94,16 +105,20 @@ class BackboneLoss(BaseModel):
         return dict(loss=sum(o.square().mean() for o in self.backbone(inputs)))
 
 
-def build_task_model(task: str, tuning: str, variant: str = '') -> BaseModel:
-    """The task's detector or segmentor (or the bare backbone) with a Swin-T tuned by ``tuning``,
-    in the benchmark ``variant`` (:data:`VARIANTS`; '' for none).
+def build_task_model(task: str, tuning: str, variant: str = '', size: int = 224) -> BaseModel:
+    """The task's detector or segmentor with a Swin-T (or the bare backbone of
+    :data:`BACKBONES`) tuned by ``tuning``, in the benchmark ``variant`` (:data:`VARIANTS`; ''
+    for none). A ViT's grid is fitted to ``size`` x ``size`` inputs (no position-table resizing
+    in the step).
 
     Weights are random: cost does not depend on them.
     """
     backbone = dict(SWIN_T, type='SwinMona', tuning=dict(type=tuning),
                     with_cp=variant == 'cp')
-    if TASKS[task] is None:
-        model = BackboneLoss(SwinMona(**{k: v for k, v in backbone.items() if k != 'type'}))
+    if task in BACKBONES:
+        cls, args, _ = BACKBONES[task]
+        args = dict(args, img_size=size) if cls is ViTMona else args
+        model = BackboneLoss(cls(tuning=dict(type=tuning), with_cp=variant == 'cp', **args))
     else:
         model = _host_model(task, backbone)
     if variant == 'autograd':
@@ -277,7 +292,7 @@ def compare_training(task: str, methods: Optional[Sequence[str]] = None, size: i
     for name in methods:
         tuning, variant = parse_method(name)
         torch.manual_seed(0)
-        model = build_task_model(task, tuning, variant).to(dev)
+        model = build_task_model(task, tuning, variant, size).to(dev)
         steps[name] = TrainStep(model, *make_batch(task, model, size, batch), amp=amp)
     for step in steps.values():
         for _ in range(warmup):  # also creates the optimizer state

@@ -36,9 +36,10 @@ def test_bench_tuning_tiny_mode(tmp_path):
     assert out.endswith(f'chart: {chart}\n') and chart.read_bytes()[:4] == b'\x89PNG'
     for task in ('backbone', 'mask-rcnn', 'upernet'):
         assert f'## training step, {task}, Swin-T, 64x64, batch 2\n' in out
-    assert len(re.findall(r'^Full\s+\d+ ms\s+1\.00x\s+\d+ MiB\s+1\.00x', out, re.M)) == 3
+    assert '## training step, vit-backbone, ViT-S, 64x64, batch 2\n' in out
+    assert len(re.findall(r'^Full\s+\d+ ms\s+1\.00x\s+\d+ MiB\s+1\.00x', out, re.M)) == 4
     assert not re.search(r'^(Adapter|Mona)\s', out, re.M)  # --methods chose Full and Mona+cp
-    assert len(re.findall(r'^Mona\+cp\s+\d+ ms\s+[\d.]+x', out, re.M)) == 3
+    assert len(re.findall(r'^Mona\+cp\s+\d+ ms\s+[\d.]+x', out, re.M)) == 4
     assert re.search(r'^Swin-Mona merged\s+[\d.]+ ms\s+[\d.]+x', out, re.M)
     assert re.search(r'^bound: projections only\s+[\d.]+ ms\s+[\d.]+x', out, re.M)
     assert re.search(r'^device \w+ .*, torch \S+, mmengine \S+, mmdet \S+, python \S+', out, re.M)

@@ -1,6 +1,6 @@
-"""What a training step of the Swin-T backbone dispatches and keeps for backward, per tuning
-method, counted by benchmarks/op_count.py (deterministic: asserted here, issue 20; the measured
-times are in docs/benchmarks.md, not here).
+"""What a training step of the Swin-T (and ViT-S) backbone dispatches and keeps for backward, per
+tuning method, counted by benchmarks/op_count.py (deterministic: asserted here, issue 20; the
+measured times are in docs/benchmarks.md, not here).
 
 Counts at 224x224, batch 1 (as docs/benchmarks.md at batch 2: the ops do not depend on the batch,
 the saved bytes scale with it).
@@ -24,6 +24,31 @@ def counts():
         step()  # the optimizer's state, as in every later step
         out[name] = step.count()
     return out
+
+
+@pytest.fixture(scope='module')
+def vit_counts():
+    out = {}
+    for name in ('Full', 'LoRA', 'Mona', 'Mona+autograd'):
+        tuning, variant = tuning_cost.parse_method(name)
+        torch.manual_seed(0)
+        model = tuning_cost.build_task_model('vit-backbone', tuning, variant, 224)
+        step = tuning_cost.TrainStep(model, *tuning_cost.make_batch('vit-backbone', model, 224, 1))
+        step()
+        out[name] = step.count()
+    return out
+
+
+def test_vit_s_mona_step(vit_counts):
+    """ViT-S (12 blocks, 24 Mona layers): a plain block dispatches few ops (about 14 forward), so
+    Mona's per-layer cost weighs more than on Swin-T: 1,297 ops against Full's 491 (2.64x;
+    4.5x before the fused step), LoRA 1.47x; it keeps 0.64x of Full's bytes for backward."""
+    full, mona, lora = vit_counts['Full'], vit_counts['Mona'], vit_counts['LoRA']
+    assert mona.total_ops <= 2.7 * full.total_ops, (mona.total_ops, full.total_ops)
+    assert lora.total_ops <= 1.5 * full.total_ops, (lora.total_ops, full.total_ops)
+    assert vit_counts['Mona+autograd'].total_ops - mona.total_ops >= 200
+    assert sum(mona.syncs.values()) == 0 and mona.by_op['native_dropout'] == 24
+    assert mona.saved <= 0.70 * full.saved
 
 
 def test_mona_step_dispatches_fewer_ops_than_per_layer_autograd(counts):
