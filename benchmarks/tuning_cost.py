@@ -113,14 +113,13 @@ def build_task_model(task: str, tuning: str, variant: str = '', size: int = 224)
 
     Weights are random: cost does not depend on them.
     """
-    backbone = dict(SWIN_T, type='SwinMona', tuning=dict(type=tuning),
-                    with_cp=variant == 'cp')
     if task in BACKBONES:
         cls, args, _ = BACKBONES[task]
         args = dict(args, img_size=size) if cls is ViTMona else args
         model = BackboneLoss(cls(tuning=dict(type=tuning), with_cp=variant == 'cp', **args))
     else:
-        model = _host_model(task, backbone)
+        model = _host_model(task, dict(SWIN_T, type='SwinMona', tuning=dict(type=tuning),
+                                       with_cp=variant == 'cp'))
     if variant == 'autograd':
         for module in model.modules():
             if isinstance(module, MonaLayer):
